@@ -1,0 +1,167 @@
+#include "ring/messages.h"
+
+#include <nlohmann/json.hpp>
+
+namespace wipam::ring {
+namespace {
+
+using nlohmann::json;
+
+enum class Tag : std::uint8_t {
+  kRingUpdate = 1,
+  kRingRequest = 2,
+  kSpaceRequest = 3,
+  kSpaceDenied = 4,
+  kPaxosUpdate = 5,
+  kHeldAddresses = 6,
+};
+
+// An address is 17 bytes: family (4 or 6), then the 128-bit value big-endian.
+json encode_address(const Address& a) {
+  std::vector<std::uint8_t> bytes(17);
+  bytes[0] = static_cast<std::uint8_t>(a.family());
+  Uint128 v = a.value();
+  for (int i = 16; i >= 1; --i) {
+    bytes[i] = static_cast<std::uint8_t>(v & 0xff);
+    v >>= 8;
+  }
+  return json::binary(std::move(bytes));
+}
+
+Result<Address> decode_address(const json& j) {
+  if (!j.is_binary() || j.get_binary().size() != 17) {
+    return Status::corruption("address is not 17 bytes");
+  }
+  const auto& bytes = j.get_binary();
+  Uint128 v = 0;
+  for (int i = 1; i <= 16; ++i) {
+    v = (v << 8) | bytes[i];
+  }
+  if (bytes[0] == 4 && v <= (Uint128{1} << 32)) {
+    return Address::v4(0) + v;
+  }
+  if (bytes[0] == 6) {
+    return Address::v6(v);
+  }
+  return Status::corruption("address has a bad family or value");
+}
+
+json encode_range(const Range& r) {
+  return json::array({encode_address(r.start()), encode_address(r.end())});
+}
+
+Result<Range> decode_range(const json& j) {
+  if (!j.is_array() || j.size() != 2) {
+    return Status::corruption("range is not a pair of addresses");
+  }
+  Result<Address> start = decode_address(j[0]);
+  Result<Address> end = decode_address(j[1]);
+  if (!start.ok() || !end.ok()) {
+    return Status::corruption("range has a bad address");
+  }
+  Result<Range> r = Range::make(*start, *end);
+  if (!r.ok()) {
+    return Status::corruption(r.status().message());
+  }
+  return r;
+}
+
+Result<std::vector<std::uint8_t>> decode_bytes(const json& j, const char* what) {
+  if (!j.is_binary()) {
+    return Status::corruption(std::string(what) + " is not a byte string");
+  }
+  return std::vector<std::uint8_t>(j.get_binary().begin(), j.get_binary().end());
+}
+
+Result<PeerMessage> decode_held(const json& body) {
+  if (!body.is_array() || body.size() > kMaxHeldAddresses) {
+    return Status::corruption("held addresses are not a bounded list");
+  }
+  HeldAddresses held;
+  held.addresses.reserve(body.size());
+  for (const json& item : body) {
+    Result<Address> a = decode_address(item);
+    if (!a.ok()) {
+      return a.status();
+    }
+    held.addresses.push_back(*a);
+  }
+  return PeerMessage(std::move(held));
+}
+
+Result<PeerMessage> decode_body(Tag tag, const json& body) {
+  switch (tag) {
+    case Tag::kRingUpdate: {
+      Result<std::vector<std::uint8_t>> ring = decode_bytes(body, "ring");
+      return ring.ok() ? Result<PeerMessage>(RingUpdate{std::move(*ring)}) : ring.status();
+    }
+    case Tag::kRingRequest:
+      return PeerMessage(RingRequest{});
+    case Tag::kSpaceRequest:
+    case Tag::kSpaceDenied: {
+      Result<Range> wanted = decode_range(body);
+      if (!wanted.ok()) {
+        return wanted.status();
+      }
+      return tag == Tag::kSpaceRequest ? PeerMessage(SpaceRequest{*wanted})
+                                       : PeerMessage(SpaceDenied{*wanted});
+    }
+    case Tag::kPaxosUpdate: {
+      Result<std::vector<std::uint8_t>> state = decode_bytes(body, "paxos state");
+      return state.ok() ? Result<PeerMessage>(PaxosUpdate{std::move(*state)}) : state.status();
+    }
+    case Tag::kHeldAddresses:
+      return decode_held(body);
+  }
+  return Status::corruption("unknown message type " + std::to_string(static_cast<int>(tag)));
+}
+
+struct Encoder {
+  json operator()(const RingUpdate& m) const { return {Tag::kRingUpdate, json::binary(m.ring)}; }
+  json operator()(const RingRequest&) const { return {Tag::kRingRequest, nullptr}; }
+  json operator()(const SpaceRequest& m) const {
+    return {Tag::kSpaceRequest, encode_range(m.wanted)};
+  }
+  json operator()(const SpaceDenied& m) const {
+    return {Tag::kSpaceDenied, encode_range(m.wanted)};
+  }
+  json operator()(const PaxosUpdate& m) const { return {Tag::kPaxosUpdate, json::binary(m.state)}; }
+  json operator()(const HeldAddresses& m) const {
+    json list = json::array();
+    for (const Address& a : m.addresses) {
+      list.push_back(encode_address(a));
+    }
+    return {Tag::kHeldAddresses, std::move(list)};
+  }
+};
+
+}  // namespace
+
+std::vector<std::uint8_t> encode_message(const PeerMessage& message) {
+  return json::to_cbor(std::visit(Encoder{}, message));
+}
+
+Result<PeerMessage> decode_message(std::span<const std::uint8_t> bytes) {
+  if (bytes.size() > kMaxMessageBytes) {
+    return Status::corruption("message of " + std::to_string(bytes.size()) +
+                              " bytes exceeds the limit");
+  }
+  json j = json::from_cbor(bytes.begin(), bytes.end(), /*strict=*/true,
+                           /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_array() || j.size() != 2 || !j[0].is_number_unsigned()) {
+    return Status::corruption("message is not a [type, body] CBOR pair");
+  }
+  auto tag = j[0].get<std::uint64_t>();
+  if (tag < 1 || tag > 6) {
+    return Status::corruption("unknown message type " + std::to_string(tag));
+  }
+  return decode_body(static_cast<Tag>(tag), j[1]);
+}
+
+const char* message_name(const PeerMessage& message) {
+  static constexpr const char* kNames[] = {"ring-update",  "ring-request", "space-request",
+                                           "space-denied", "paxos-update", "held-addresses"};
+  return kNames[message.index()];
+}
+
+}  // namespace wipam::ring

@@ -1,0 +1,72 @@
+// The messages peers' allocators send each other, and their wire encoding.
+//
+// A message is one CBOR map carried as an opaque payload by the gossip layer, which has
+// already authenticated the sender. decode() treats its input as hostile: anything
+// malformed is refused with Code::kCorruption, never a crash. The byte layout is described
+// in ring/MESSAGES.md. Immutable values, safe to share between threads.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <variant>
+#include <vector>
+
+#include "ring/address.h"
+#include "ring/status.h"
+
+namespace wipam::ring {
+
+// Our whole ring, sent on every ownership change (broadcast), in reply to a newcomer
+// (unicast) and as periodic anti-entropy (gossip). `ring` is Ring::encode().
+struct RingUpdate {
+  std::vector<std::uint8_t> ring;
+  friend bool operator==(const RingUpdate&, const RingUpdate&) = default;
+};
+
+// "I have no ring and need one": an observer or a peer that restarted empty asks; peers
+// with a ring answer with a RingUpdate, electors without one start consensus.
+struct RingRequest {
+  friend bool operator==(const RingRequest&, const RingRequest&) = default;
+};
+
+// Asks the receiver to give the sender free space inside `wanted` (a whole subnet for an
+// allocation, a single address for a claim).
+struct SpaceRequest {
+  Range wanted;
+  friend bool operator==(const SpaceRequest&, const SpaceRequest&) = default;
+};
+
+// The receiver of a SpaceRequest has nothing free inside `wanted`.
+struct SpaceDenied {
+  Range wanted;
+  friend bool operator==(const SpaceDenied&, const SpaceDenied&) = default;
+};
+
+// Paxos knowledge for creating the ring; `state` is Paxos::encode().
+struct PaxosUpdate {
+  std::vector<std::uint8_t> state;
+  friend bool operator==(const PaxosUpdate&, const PaxosUpdate&) = default;
+};
+
+// Every address the sender still holds inside ranges the receiver now owns (after a ring
+// conflict or an rmpeer of a peer that was alive). The receiver reserves exactly this set
+// for the sender, replacing what the sender told it before.
+struct HeldAddresses {
+  std::vector<Address> addresses;
+  friend bool operator==(const HeldAddresses&, const HeldAddresses&) = default;
+};
+
+using PeerMessage =
+    std::variant<RingUpdate, RingRequest, SpaceRequest, SpaceDenied, PaxosUpdate, HeldAddresses>;
+
+// Limits that keep a hostile peer from making us allocate without bound.
+inline constexpr std::size_t kMaxMessageBytes = 16 * 1024 * 1024;
+inline constexpr std::size_t kMaxHeldAddresses = 65536;
+
+std::vector<std::uint8_t> encode_message(const PeerMessage& message);
+Result<PeerMessage> decode_message(std::span<const std::uint8_t> bytes);
+
+// "ring-update", "space-request", ... for logs.
+const char* message_name(const PeerMessage& message);
+
+}  // namespace wipam::ring
