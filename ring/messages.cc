@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ring/cbor.h"
+
 namespace wipam::ring {
 namespace {
 
@@ -146,11 +148,11 @@ Result<PeerMessage> decode_message(std::span<const std::uint8_t> bytes) {
     return Status::corruption("message of " + std::to_string(bytes.size()) +
                               " bytes exceeds the limit");
   }
-  json j = json::from_cbor(bytes.begin(), bytes.end(), /*strict=*/true,
-                           /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_array() || j.size() != 2 || !j[0].is_number_unsigned()) {
+  std::optional<json> parsed = parse_cbor(bytes);
+  if (!parsed || !parsed->is_array() || parsed->size() != 2 || !(*parsed)[0].is_number_unsigned()) {
     return Status::corruption("message is not a [type, body] CBOR pair");
   }
+  const json& j = *parsed;
   auto tag = j[0].get<std::uint64_t>();
   if (tag < 1 || tag > 6) {
     return Status::corruption("unknown message type " + std::to_string(tag));
