@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The README's run command: installs what is missing (build tools, Docker), builds a
+# release weave-ipam, and runs it in the foreground as a single peer serving the local
+# Docker daemon, with its state in ./state. Extra arguments go to `weave-ipam launch`,
+# e.g. `scripts/run.sh --ipalloc-range 10.40.0.0/16` or peers to join.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh docker
+scripts/docker-env.sh start >/dev/null
+
+build=build/release
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DWIPAM_TESTS=OFF >/dev/null
+cmake --build "$build" --target weave-ipam
+
+state="${WEAVE_IPAM_STATE:-$PWD/state}"
+mkdir -p "$state"
+cat <<EOT
+weave-ipam: starting a single peer for the local Docker (state in $state).
+Try, in another terminal:
+  docker network create --ipam-driver weave --subnet 10.32.0.0/16 mynet
+  docker run --rm --net mynet wipam-test/busybox:latest ip -4 addr show eth0
+  build/release/weave-ipam status
+Stop with Ctrl-C.
+EOT
+exec "$build/weave-ipam" launch --db-path "$state" --ipalloc-init consensus=1 "$@"
