@@ -7,6 +7,8 @@
 namespace wipam::ring {
 namespace {
 
+constexpr std::size_t kMinShrinkCapacity = 1024;
+
 // Index of the highest set bit (floor(log2 v)). REQUIRES: v > 0.
 int highest_bit(Uint128 v) {
   auto high = static_cast<std::uint64_t>(v >> 64);
@@ -35,6 +37,8 @@ IntervalSet::Interval biggest_aligned_block_in(Uint128 start, Uint128 end) {
   }
   return {end - 1, end};
 }
+
+std::size_t IntervalSet::interval_bytes() { return sizeof(Node); }
 
 bool IntervalSet::contains(Uint128 value) const { return interval_containing(value).has_value(); }
 
@@ -376,6 +380,11 @@ void IntervalSet::move_last_into(std::uint32_t slot) {
     }
   }
   nodes_.pop_back();
+  // Give memory back after a burst of fragmentation heals; amortised O(1) because the pool
+  // must shrink to a quarter before it is reallocated.
+  if (nodes_.capacity() > kMinShrinkCapacity && nodes_.size() < nodes_.capacity() / 4) {
+    nodes_.shrink_to_fit();
+  }
 }
 
 std::uint32_t IntervalSet::next_priority() {

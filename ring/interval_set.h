@@ -39,8 +39,11 @@ class IntervalSet {
   bool empty() const { return nodes_.empty(); }
   // The number of disjoint intervals the set is stored as.
   std::size_t interval_count() const { return nodes_.size(); }
-  // Bytes held by the node pool (capacity, not just the live nodes).
+  // Bytes held by the node pool, counting its spare capacity (at most 4x the live nodes once
+  // past a small floor).
   std::size_t memory_bytes() const { return nodes_.capacity() * sizeof(Node); }
+  // Bytes of one stored interval.
+  static std::size_t interval_bytes();
 
   // True iff `value` is in the set.
   bool contains(Uint128 value) const;

@@ -7,11 +7,16 @@
 // with the number of addresses.
 #include "ring/space.h"
 
+#include <ostream>
 #include <string>
 
 #include <gtest/gtest.h>
 
 namespace wipam::ring {
+
+// Lets GoogleTest print ranges in failures ("10.0.0.32/27"); identical in every test file.
+inline void PrintTo(const Range& r, std::ostream* os) { *os << r.to_string(); }
+
 namespace {
 
 Address addr(const char* text) { return *Address::parse(text); }
@@ -503,6 +508,21 @@ TEST_F(SpaceTest, ManyFragmentsKeepCountsAndDonationsExact) {
   // Every free run is one address; ties go to the highest.
   EXPECT_EQ(space_.choose_donation(cidr("10.0.0.0/16")), cidr("10.0.255.255/32"));
   EXPECT_EQ(space_.choose_donation(cidr("10.0.7.0/24")), cidr("10.0.7.255/32"));
+  expect_intact();
+}
+
+TEST_F(SpaceTest, HealedFragmentationGivesItsMemoryBack) {
+  own(cidr("10.0.0.0/16"));
+  for (std::uint32_t i = 0; i < 65536; i += 2) {
+    ASSERT_TRUE(space_.claim(Address::v4(0x0a000000u + i)).ok());
+  }
+  std::size_t fragmented = space_.memory_bytes();
+  EXPECT_GE(fragmented, 32768 * IntervalSet::interval_bytes());
+  for (std::uint32_t i = 0; i < 65536; i += 2) {
+    ASSERT_TRUE(space_.free(Address::v4(0x0a000000u + i)).ok());
+  }
+  EXPECT_EQ(space_.free_fragment_count(), 1u);
+  EXPECT_LE(space_.memory_bytes(), 2048 * IntervalSet::interval_bytes());
   expect_intact();
 }
 
