@@ -3,8 +3,9 @@
 // Every owned address is either free or allocated; the space records which, but not who holds
 // an allocated address (the allocator keeps that). It hands out the lowest free address of a
 // range, takes specific addresses, counts free and allocated addresses inside any range, and
-// picks what to give a peer that asks for space. Every operation costs O(log n) in the number
-// of free fragments, whatever the size of the ranges, IPv4 or IPv6. A space holds one family.
+// picks what to give a peer that asks for space. Every operation but the reports costs
+// O(log n) expected (the sets are treaps) in the number of free fragments, whatever the size
+// of the ranges, IPv4 or IPv6. A space holds one family at a time.
 // Owned by the allocator; loop-confined (not thread-safe).
 #pragma once
 
