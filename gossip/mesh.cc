@@ -1,0 +1,732 @@
+#include "gossip/mesh.h"
+
+#include <algorithm>
+#include <charconv>
+#include <iostream>
+#include <set>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+
+namespace wipam::gossip {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::chrono::milliseconds kTickInterval{200};
+
+std::string quote(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+    }
+    out += c == '\n' ? ' ' : c;
+  }
+  return out + "\"";
+}
+
+std::uint64_t seed_from_openssl() {
+  std::array<std::uint8_t, 8> bytes{};
+  (void)random_bytes(bytes);  // a zero seed only makes jitter and gossip choice predictable
+  std::uint64_t seed = 0;
+  for (std::uint8_t b : bytes) {
+    seed = (seed << 8) | b;
+  }
+  return seed;
+}
+
+}  // namespace
+
+const char* delivery_name(Delivery delivery) {
+  switch (delivery) {
+    case Delivery::kBroadcast:
+      return "broadcast";
+    case Delivery::kUnicast:
+      return "unicast";
+    case Delivery::kGossip:
+      return "gossip";
+  }
+  return "unknown";
+}
+
+Result<HostPort> parse_target(std::string_view text, std::uint16_t default_port) {
+  auto invalid = [&](const std::string& why) {
+    return Status::invalid_argument("invalid peer address '" + std::string(text) + "': " + why +
+                                    " (expected host, host:port or [v6]:port)");
+  };
+  HostPort out{std::string(), default_port};
+  std::string_view rest;
+  if (!text.empty() && text.front() == '[') {
+    std::size_t close = text.find(']');
+    if (close == std::string_view::npos) {
+      return invalid("missing ']'");
+    }
+    out.host = std::string(text.substr(1, close - 1));
+    rest = text.substr(close + 1);
+  } else {
+    std::size_t colon = text.find(':');
+    if (colon != std::string_view::npos && text.find(':', colon + 1) != std::string_view::npos) {
+      return invalid("an IPv6 address needs brackets");
+    }
+    out.host = std::string(text.substr(0, colon));
+    rest = colon == std::string_view::npos ? std::string_view() : text.substr(colon);
+  }
+  if (out.host.empty()) {
+    return invalid("no host");
+  }
+  if (!rest.empty()) {
+    if (rest.front() != ':' || rest.size() < 2) {
+      return invalid("junk after the host");
+    }
+    unsigned port = 0;
+    auto [end, ec] = std::from_chars(rest.data() + 1, rest.data() + rest.size(), port);
+    if (ec != std::errc() || end != rest.data() + rest.size() || port == 0 || port > 65535) {
+      return invalid("port is not a number from 1 to 65535");
+    }
+    out.port = static_cast<std::uint16_t>(port);
+  }
+  return out;
+}
+
+Mesh::Mesh(asio::io_context& io, MeshConfig config, MeshHandler& handler)
+    : io_(io),
+      config_(std::move(config)),
+      handler_(handler),
+      acceptor_(io),
+      tick_timer_(io),
+      gossip_timer_(io),
+      rng_(seed_from_openssl()),
+      topology_(config_.self, config_.limits.max_peers) {
+  connection_options_.terms =
+      LocalTerms{config_.self, config_.allocation_range.to_string(), config_.password.has_value()};
+  connection_options_.password = config_.password.value_or("");
+  connection_options_.max_frame_bytes = config_.limits.max_frame_bytes;
+  connection_options_.send_queue_bytes = config_.limits.send_queue_bytes;
+  connection_options_.handshake_timeout = config_.limits.handshake_timeout;
+  connection_options_.heartbeat = config_.limits.heartbeat;
+  connection_options_.idle_timeout = config_.limits.idle_timeout;
+}
+
+Mesh::~Mesh() { stop(); }
+
+void Mesh::log(const char* level, const std::string& message) const {
+  std::string line = std::string("level=") + level +
+                     " component=gossip peer=" + config_.self.name.to_string() +
+                     " msg=" + quote(message);
+  if (config_.log) {
+    config_.log(line);
+  } else {
+    std::cerr << line << '\n';
+  }
+}
+
+Status Mesh::start() {
+  if (started_) {
+    return Status::failed_precondition("mesh already started");
+  }
+  started_ = true;
+  WIPAM_RETURN_IF_ERROR(listen());
+  if (!config_.password) {
+    log("warn", "no password set: links to peers are neither authenticated nor encrypted");
+  }
+  for (const std::string& target : config_.targets) {
+    connect(target);
+  }
+  accept_next();
+  schedule_tick();
+  gossip_timer_.expires_after(config_.limits.gossip_interval);
+  gossip_timer_.async_wait([this, alive = std::weak_ptr<int>(alive_)](const error_code& ec) {
+    if (!ec && !alive.expired()) {
+      on_gossip_timer();
+    }
+  });
+  return Status();
+}
+
+Status Mesh::listen() {
+  error_code ec;
+  asio::ip::address address = asio::ip::make_address(config_.listen_host, ec);
+  if (ec) {
+    return Status::invalid_argument("listen address '" + config_.listen_host +
+                                    "' is not an IP address");
+  }
+  if (!address.is_unspecified()) {
+    bind_address_ = address;
+  }
+  tcp::endpoint endpoint(address, config_.port);
+  std::string where = config_.listen_host + ":" + std::to_string(config_.port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) {
+    acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  }
+  if (!ec) {
+    acceptor_.bind(endpoint, ec);
+  }
+  if (!ec) {
+    acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  }
+  if (ec) {
+    return Status::unavailable("cannot listen on " + where + ": " + ec.message() +
+                               " (is another weave-ipam running? choose another --port)");
+  }
+  local_port_ = acceptor_.local_endpoint(ec).port();
+  connection_options_.listen_port = local_port_;
+  log("info", "listening on " + config_.listen_host + ":" + std::to_string(local_port_));
+  return Status();
+}
+
+void Mesh::stop() {
+  if (stopped_) {
+    return;
+  }
+  stopped_ = true;
+  alive_.reset();
+  error_code ignored;
+  acceptor_.close(ignored);
+  tick_timer_.cancel();
+  gossip_timer_.cancel();
+  for (auto& [id, connection] : connections_) {
+    connection->detach();
+    connection->close(Status::cancelled("mesh stopping"));
+  }
+  connections_.clear();
+  established_.clear();
+}
+
+void Mesh::accept_next() {
+  acceptor_.async_accept(
+      [this, alive = std::weak_ptr<int>(alive_)](const error_code& ec, tcp::socket socket) {
+        if (alive.expired()) {
+          return;
+        }
+        if (ec) {
+          log("warn", "accept failed: " + ec.message());
+        } else {
+          adopt(std::move(socket), false, std::string());
+        }
+        accept_next();
+      });
+}
+
+std::uint64_t Mesh::adopt(tcp::socket socket, bool initiator, const std::string& target) {
+  // Bound links in handshake too: an unauthenticated flood must not grow memory unboundedly.
+  if (connections_.size() >= 2 * config_.limits.max_connections) {
+    error_code ignored;
+    socket.close(ignored);
+    log("warn", "connection limit reached; dropped a new connection");
+    return 0;
+  }
+  std::uint64_t id = next_connection_id_++;
+  auto connection = std::make_shared<Connection>(std::move(socket), initiator, connection_options_,
+                                                 static_cast<ConnectionOwner&>(*this), id);
+  connections_[id] = connection;
+  if (!target.empty()) {
+    connection_targets_[id] = target;
+  }
+  connection->start();
+  return id;
+}
+
+bool Mesh::prefer_existing(const Connection& existing, const Connection& incoming) const {
+  // Both ends must keep the same link: keep the one dialled by the lower-named peer. When
+  // both were dialled by the same side, the newer one wins (the old one may be half dead).
+  ring::PeerName peer = existing.remote().identity.name;
+  bool lower_is_us = config_.self.name < peer;
+  auto dialled_by_lower = [&](const Connection& c) { return c.initiator() == lower_is_us; };
+  return dialled_by_lower(existing) && !dialled_by_lower(incoming);
+}
+
+Status Mesh::admit(const Connection& connection, const Hello& hello) {
+  ring::PeerName peer = hello.identity.name;
+  if (link_filter_ && !link_filter_(peer)) {
+    return Status::unavailable("link to " + hello.identity.to_string() + " blocked by test filter");
+  }
+  auto it = established_.find(peer);
+  if (it != established_.end()) {
+    if (it->second->remote().identity.uid == hello.identity.uid &&
+        prefer_existing(*it->second, connection)) {
+      return Status::already_exists("duplicate connection to " + hello.identity.to_string());
+    }
+    return Status();  // it replaces the existing link once up
+  }
+  if (established_.size() >= config_.limits.max_connections) {
+    return Status::exhausted("connection limit of " +
+                             std::to_string(config_.limits.max_connections) + " reached");
+  }
+  return Status();
+}
+
+void Mesh::on_established(const std::shared_ptr<Connection>& connection) {
+  const ring::PeerIdentity& peer = connection->remote().identity;
+  auto it = established_.find(peer.name);
+  if (it != established_.end()) {
+    if (it->second->remote().identity.uid == peer.uid &&
+        prefer_existing(*it->second, *connection)) {
+      connection->close(Status::already_exists("duplicate connection to " + peer.to_string()));
+      return;
+    }
+    std::shared_ptr<Connection> old = it->second;
+    established_.erase(it);
+    old->close(Status::already_exists("replaced by a newer link to " + peer.to_string()));
+  }
+  established_[peer.name] = connection;
+  log("info", "connected to " + peer.to_string() + " at " + connection->remote_endpoint() +
+                  (connection->keyed() ? " (encrypted)" : " (plain)"));
+  remember_target(*connection);
+  publish_own_links();
+  Status sent = connection->send(encode_topology(topology_.entries()));
+  if (sent.ok() && gossip_source_) {
+    sent = connection->send(encode_gossip(gossip_source_()));
+  }
+  notify_reachability();
+}
+
+void Mesh::remember_target(const Connection& connection) {
+  auto from = connection_targets_.find(connection.id());
+  std::string address;
+  if (from != connection_targets_.end()) {
+    address = from->second;
+  } else if (config_.discovery &&
+             targets_.size() < config_.targets.size() + config_.limits.max_peers) {
+    // A peer that dialled us: remember where it listens, so we redial it if it restarts.
+    address = connection.remote_listen_address();
+    targets_[address].discovered = true;
+  }
+  auto t = targets_.find(address);
+  if (t != targets_.end()) {
+    t->second.peer = connection.remote().identity.name;
+    t->second.linked_once = true;
+    t->second.failures = 0;
+    t->second.last_error.clear();
+  }
+}
+
+void Mesh::on_closed(const std::shared_ptr<Connection>& connection, const Status& why) {
+  connections_.erase(connection->id());
+  bool was_up = false;
+  std::string who = connection->remote_endpoint();
+  if (connection->has_remote()) {
+    who = connection->remote().identity.to_string();
+    auto it = established_.find(connection->remote().identity.name);
+    if (it != established_.end() && it->second == connection) {
+      was_up = true;
+      established_.erase(it);
+      log("info", "lost link to " + who + ": " + why.message());
+      publish_own_links();
+      notify_reachability();
+    }
+  }
+  std::string address = connection->remote_endpoint();
+  auto target = connection_targets_.find(connection->id());
+  if (target != connection_targets_.end()) {
+    address = target->second;
+    auto t = targets_.find(address);
+    if (t != targets_.end() && t->second.connection_id == connection->id()) {
+      Target& state = t->second;
+      state.connection_id = 0;
+      state.failures = was_up ? 1 : state.failures + 1;
+      state.last_error = why.message();
+      std::uniform_real_distribution<double> unit(0.0, 1.0);
+      state.next_try =
+          Clock::now() + backoff_delay(config_.limits.backoff, state.failures, unit(rng_));
+    }
+    connection_targets_.erase(target);
+  }
+  bool quiet = why.code() == Code::kAlreadyExists || why.code() == Code::kCancelled;
+  if (!was_up && !quiet) {
+    log("warn", "link with " + who + " (" + address + ") failed: " + why.message());
+    handler_.on_link_failed(address, why);
+  }
+}
+
+void Mesh::on_frame(const std::shared_ptr<Connection>& connection, FrameType type, Bytes body) {
+  switch (type) {
+    case FrameType::kTopology:
+      handle_topology(connection, body);
+      return;
+    case FrameType::kBroadcast:
+      handle_broadcast(connection, body);
+      return;
+    case FrameType::kUnicast:
+      handle_unicast(connection, std::move(body));
+      return;
+    case FrameType::kGossip: {
+      Result<Bytes> payload = decode_gossip(body);
+      if (!payload.ok()) {
+        connection->close(payload.status());
+        return;
+      }
+      handler_.on_message(connection->remote().identity.name, Delivery::kGossip, *payload);
+      return;
+    }
+    default:
+      connection->close(
+          Status::corruption("unexpected frame type " + std::to_string(static_cast<int>(type))));
+  }
+}
+
+void Mesh::handle_topology(const std::shared_ptr<Connection>& from, const Bytes& body) {
+  Result<std::vector<PeerEntry>> entries = decode_topology(body);
+  if (!entries.ok()) {
+    from->close(entries.status());
+    return;
+  }
+  std::vector<PeerEntry> changed = topology_.merge(*entries);
+  if (!changed.empty()) {
+    bool ours = std::any_of(changed.begin(), changed.end(), [&](const PeerEntry& e) {
+      return e.identity.name == config_.self.name;
+    });
+    send_to_all(encode_topology(changed), ours ? nullptr : from.get());
+  }
+  notify_reachability();
+}
+
+void Mesh::handle_broadcast(const std::shared_ptr<Connection>& from, const Bytes& body) {
+  Result<BroadcastMessage> message = decode_broadcast(body);
+  if (!message.ok()) {
+    from->close(message.status());
+    return;
+  }
+  if (message->source == config_.self.name) {
+    return;
+  }
+  if (windows_.size() >= 2 * config_.limits.max_peers) {
+    std::erase_if(windows_, [&](const auto& w) { return !topology_.reachable(w.first.first); });
+  }
+  if (!windows_[{message->source, message->source_uid}].accept(message->seq)) {
+    return;
+  }
+  send_to_all(body, from.get());
+  handler_.on_message(message->source, Delivery::kBroadcast, message->payload);
+}
+
+void Mesh::handle_unicast(const std::shared_ptr<Connection>& from, Bytes body) {
+  Result<UnicastMessage> message = decode_unicast(body);
+  if (!message.ok()) {
+    from->close(message.status());
+    return;
+  }
+  if (message->destination == config_.self.name) {
+    handler_.on_message(message->source, Delivery::kUnicast, message->payload);
+    return;
+  }
+  std::optional<ring::PeerName> next = topology_.next_hop(message->destination);
+  auto link = next ? established_.find(*next) : established_.end();
+  if (message->hops_left <= 1 || link == established_.end()) {
+    log("debug", "dropped a unicast from " + message->source.to_string() + " to " +
+                     message->destination.to_string() + ": no route");
+    return;
+  }
+  --message->hops_left;
+  if (!link->second->send(encode_unicast(*message)).ok()) {
+    log("debug", "dropped a relayed unicast: next hop's queue is full");
+  }
+}
+
+void Mesh::publish_own_links() {
+  std::vector<Link> links;
+  for (const auto& [name, connection] : established_) {
+    links.push_back(Link{name, connection->remote_listen_address()});
+  }
+  const PeerEntry& own = topology_.set_own_links(std::move(links));
+  send_to_all(encode_topology({own}), nullptr);
+}
+
+void Mesh::send_to_all(ByteView body, const Connection* except) {
+  for (const auto& [name, connection] : established_) {
+    if (connection.get() != except && !connection->send(body).ok()) {
+      log("warn", "could not queue a frame for " + name.to_string());
+    }
+  }
+}
+
+void Mesh::notify_reachability() {
+  std::map<ring::PeerName, std::uint64_t> now;
+  for (const ring::PeerIdentity& peer : topology_.reachable_peers()) {
+    now[peer.name] = peer.uid;
+  }
+  std::vector<ring::PeerName> down;
+  std::vector<ring::PeerIdentity> up;
+  for (const auto& [name, uid] : reported_up_) {
+    auto it = now.find(name);
+    if (it == now.end() || it->second != uid) {
+      down.push_back(name);
+    }
+  }
+  for (const ring::PeerIdentity& peer : topology_.reachable_peers()) {
+    auto it = reported_up_.find(peer.name);
+    if (it == reported_up_.end() || it->second != peer.uid) {
+      up.push_back(peer);
+    }
+  }
+  reported_up_ = std::move(now);
+  // Handlers run last, on settled state, because they may call back into the mesh.
+  for (ring::PeerName name : down) {
+    handler_.on_peer_down(name);
+  }
+  for (const ring::PeerIdentity& peer : up) {
+    handler_.on_peer_up(peer);
+  }
+}
+
+void Mesh::schedule_tick() {
+  tick_timer_.expires_after(kTickInterval);
+  tick_timer_.async_wait([this, alive = std::weak_ptr<int>(alive_)](const error_code& ec) {
+    if (!ec && !alive.expired()) {
+      tick();
+      schedule_tick();
+    }
+  });
+}
+
+void Mesh::tick() {
+  if (config_.discovery) {
+    refresh_discovered_targets();
+  }
+  Clock::time_point now = Clock::now();
+  std::vector<std::string> due;
+  for (const auto& [address, target] : targets_) {
+    bool linked = target.peer && established_.count(*target.peer) > 0;
+    bool blocked = target.peer && link_filter_ && !link_filter_(*target.peer);
+    if (!target.dialling && target.connection_id == 0 && !linked && !blocked &&
+        now >= target.next_try) {
+      due.push_back(address);
+    }
+  }
+  for (const std::string& address : due) {
+    dial(address);
+  }
+}
+
+void Mesh::refresh_discovered_targets() {
+  std::set<std::string> wanted;
+  for (const Link& link : topology_.discovery_candidates()) {
+    if (link.peer == config_.self.name) {
+      continue;
+    }
+    wanted.insert(link.address);
+    if (targets_.count(link.address) == 0 &&
+        targets_.size() < config_.targets.size() + config_.limits.max_peers) {
+      Target target;
+      target.discovered = true;
+      target.peer = link.peer;
+      target.next_try = Clock::now();
+      targets_[link.address] = target;
+    }
+  }
+  std::erase_if(targets_, [&](const auto& entry) {
+    const Target& t = entry.second;
+    bool may_return = t.linked_once && t.failures < kDiscoveredRetryLimit;
+    return t.discovered && !t.permanent && !t.dialling && t.connection_id == 0 &&
+           wanted.count(entry.first) == 0 && !may_return;
+  });
+}
+
+void Mesh::dial(const std::string& address) {
+  Target& target = targets_[address];
+  Result<HostPort> where = parse_target(address);
+  if (!where.ok()) {
+    dial_failed(address, where.status());
+    return;
+  }
+  target.dialling = true;
+  error_code ec;
+  asio::ip::address ip = asio::ip::make_address(where->host, ec);
+  if (!ec) {
+    connect_to(address, tcp::endpoint(ip, where->port));
+    return;
+  }
+  // A host name: Asio resolves on its own helper thread and completes on the loop.
+  auto resolver = std::make_shared<tcp::resolver>(io_);
+  resolver->async_resolve(where->host, std::to_string(where->port),
+                          [this, alive = std::weak_ptr<int>(alive_), resolver, address](
+                              const error_code& error, const tcp::resolver::results_type& results) {
+                            if (alive.expired()) {
+                              return;
+                            }
+                            if (error || results.empty()) {
+                              dial_failed(address, Status::unavailable("cannot resolve " + address +
+                                                                       ": " + error.message()));
+                              return;
+                            }
+                            connect_to(address, *results.begin());
+                          });
+}
+
+void Mesh::connect_to(const std::string& address, const tcp::endpoint& endpoint) {
+  auto socket = std::make_shared<tcp::socket>(io_);
+  error_code ec;
+  socket->open(endpoint.protocol(), ec);
+  if (!ec && bind_address_ && bind_address_->is_v4() == endpoint.address().is_v4()) {
+    // Dial from our listen address, so peers see (and tell others) where we listen.
+    socket->bind(tcp::endpoint(*bind_address_, 0), ec);
+  }
+  if (ec) {
+    dial_failed(address,
+                Status::unavailable("cannot open a socket for " + address + ": " + ec.message()));
+    return;
+  }
+  socket->async_connect(endpoint, [this, alive = std::weak_ptr<int>(alive_), socket,
+                                   address](const error_code& error) {
+    if (alive.expired()) {
+      return;
+    }
+    auto target = targets_.find(address);
+    if (target == targets_.end()) {
+      return;  // forgotten meanwhile; the socket closes with its last owner
+    }
+    if (error) {
+      dial_failed(address,
+                  Status::unavailable("cannot connect to " + address + ": " + error.message()));
+      return;
+    }
+    target->second.dialling = false;
+    target->second.connection_id = adopt(std::move(*socket), true, address);
+  });
+}
+
+void Mesh::dial_failed(const std::string& address, const Status& why) {
+  auto it = targets_.find(address);
+  if (it == targets_.end()) {
+    return;
+  }
+  Target& target = it->second;
+  target.dialling = false;
+  ++target.failures;
+  target.last_error = why.message();
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::chrono::milliseconds delay =
+      backoff_delay(config_.limits.backoff, target.failures, unit(rng_));
+  target.next_try = Clock::now() + delay;
+  log(target.failures == 1 ? "info" : "debug",
+      why.message() + "; retrying in " + std::to_string(delay.count()) + " ms");
+}
+
+void Mesh::on_gossip_timer() {
+  if (gossip_source_ && !established_.empty()) {
+    std::uniform_int_distribution<std::size_t> pick(0, established_.size() - 1);
+    auto it = std::next(established_.begin(), static_cast<std::ptrdiff_t>(pick(rng_)));
+    if (!it->second->send(encode_gossip(gossip_source_())).ok()) {
+      log("debug", "gossip to " + it->first.to_string() + " not queued");
+    }
+  }
+  gossip_timer_.expires_after(config_.limits.gossip_interval);
+  gossip_timer_.async_wait([this, alive = std::weak_ptr<int>(alive_)](const error_code& ec) {
+    if (!ec && !alive.expired()) {
+      on_gossip_timer();
+    }
+  });
+}
+
+void Mesh::broadcast(std::span<const std::uint8_t> payload) {
+  BroadcastMessage message{config_.self.name, config_.self.uid, ++broadcast_seq_,
+                           Bytes(payload.begin(), payload.end())};
+  send_to_all(encode_broadcast(message), nullptr);
+}
+
+Status Mesh::unicast(ring::PeerName to, std::span<const std::uint8_t> payload) {
+  if (to == config_.self.name) {
+    return Status::invalid_argument("cannot unicast to ourselves");
+  }
+  std::optional<ring::PeerName> next = topology_.next_hop(to);
+  auto link = next ? established_.find(*next) : established_.end();
+  if (link == established_.end()) {
+    return Status::unavailable("peer " + to.to_string() + " is unreachable");
+  }
+  UnicastMessage message{config_.self.name, to, kMaxHops, Bytes(payload.begin(), payload.end())};
+  return link->second->send(encode_unicast(message));
+}
+
+void Mesh::set_gossip_source(std::function<std::vector<std::uint8_t>()> source) {
+  gossip_source_ = std::move(source);
+}
+
+std::vector<PeerStatus> Mesh::peers() const {
+  std::vector<PeerStatus> out;
+  std::vector<PeerEntry> entries = topology_.entries();
+  for (const PeerEntry& entry : entries) {
+    ring::PeerName name = entry.identity.name;
+    if (name == config_.self.name) {
+      continue;
+    }
+    PeerStatus status;
+    status.identity = entry.identity;
+    auto link = established_.find(name);
+    status.direct = link != established_.end();
+    status.encrypted = status.direct && link->second->keyed();
+    status.hops = topology_.distance(name).value_or(0);
+    if (!status.direct) {
+      status.via = topology_.next_hop(name);
+    }
+    for (const PeerEntry& other : entries) {
+      for (const Link& l : other.links) {
+        if (l.peer == name && status.address.empty()) {
+          status.address = l.address;
+        }
+      }
+    }
+    out.push_back(status);
+  }
+  return out;
+}
+
+std::vector<TargetStatus> Mesh::targets() const {
+  std::vector<TargetStatus> out;
+  Clock::time_point now = Clock::now();
+  for (const auto& [address, target] : targets_) {
+    TargetStatus status;
+    status.address = address;
+    status.discovered = target.discovered && !target.permanent;
+    status.peer = target.peer;
+    status.failures = target.failures;
+    status.last_error = target.last_error;
+    bool linked = target.peer && established_.count(*target.peer) > 0;
+    status.state = linked ? TargetStatus::State::kConnected
+                   : (target.dialling || target.connection_id != 0)
+                       ? TargetStatus::State::kConnecting
+                       : TargetStatus::State::kWaiting;
+    if (status.state == TargetStatus::State::kWaiting && target.next_try > now) {
+      status.retry_in =
+          std::chrono::duration_cast<std::chrono::milliseconds>(target.next_try - now);
+    }
+    out.push_back(status);
+  }
+  return out;
+}
+
+void Mesh::connect(const std::string& address) {
+  Target& target = targets_[address];
+  target.permanent = true;
+}
+
+void Mesh::forget(const std::string& address) {
+  auto it = targets_.find(address);
+  if (it == targets_.end()) {
+    return;
+  }
+  auto connection = connections_.find(it->second.connection_id);
+  targets_.erase(it);
+  if (connection != connections_.end()) {
+    connection->second->close(Status::cancelled("target " + address + " forgotten"));
+  }
+}
+
+void Mesh::set_link_filter_for_test(std::function<bool(ring::PeerName)> allow) {
+  link_filter_ = std::move(allow);
+  if (!link_filter_) {
+    return;
+  }
+  for (const auto& [name, connection] : established_) {
+    if (!link_filter_(name)) {
+      connection->close(
+          Status::unavailable("link to " + name.to_string() + " blocked by test filter"));
+    }
+  }
+}
+
+}  // namespace wipam::gossip
