@@ -52,6 +52,7 @@ class NodeProcess {
   std::vector<std::string> peers();
 
   std::uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
   const std::string& log_path() const { return log_path_; }
   // SIGKILLs the node and reaps it. Idempotent.
   void kill();

@@ -1,0 +1,85 @@
+// The broadcast duplicate filter accepts each sequence number once, in any order within its
+// window, and refuses repeats and numbers older than the window; the reconnect back-off
+// doubles from its start, stops at its cap, and jitters into [1/2, 1) of the step. Target
+// addresses parse in every documented form and are refused with a reason otherwise.
+#include "gossip/delivery.h"
+
+#include <gtest/gtest.h>
+
+#include "gossip/mesh.h"
+
+namespace wipam::gossip {
+namespace {
+
+using std::chrono::milliseconds;
+
+TEST(BroadcastWindowTest, EachSequenceIsAcceptedOnce) {
+  BroadcastWindow w;
+  EXPECT_TRUE(w.accept(5));
+  EXPECT_FALSE(w.accept(5));
+  EXPECT_TRUE(w.accept(7));
+  EXPECT_TRUE(w.accept(6));
+  EXPECT_FALSE(w.accept(6));
+}
+
+TEST(BroadcastWindowTest, OlderThanTheWindowIsRefused) {
+  BroadcastWindow w;
+  EXPECT_TRUE(w.accept(BroadcastWindow::kWindow + 10));
+  EXPECT_FALSE(w.accept(10));
+  EXPECT_TRUE(w.accept(11));
+}
+
+TEST(BroadcastWindowTest, BigJumpForgetsTheOldWindow) {
+  BroadcastWindow w;
+  EXPECT_TRUE(w.accept(1));
+  EXPECT_TRUE(w.accept(1'000'000));
+  EXPECT_FALSE(w.accept(1'000'000));
+  EXPECT_TRUE(w.accept(999'999));
+}
+
+TEST(BackoffTest, DoublesUntilTheCap) {
+  BackoffPolicy p{milliseconds(100), milliseconds(1000)};
+  EXPECT_EQ(backoff_delay(p, 1, 0.999999).count(), 99);
+  EXPECT_EQ(backoff_delay(p, 2, 0.0), milliseconds(100));
+  EXPECT_EQ(backoff_delay(p, 3, 0.0), milliseconds(200));
+  EXPECT_EQ(backoff_delay(p, 30, 0.0), milliseconds(500));
+  EXPECT_EQ(backoff_delay(p, 1000, 0.0), milliseconds(500));
+}
+
+TEST(BackoffTest, JitterStaysWithinHalfToWholeStep) {
+  BackoffPolicy p{milliseconds(1000), milliseconds(60000)};
+  for (double r : {0.0, 0.25, 0.5, 0.99}) {
+    milliseconds d = backoff_delay(p, 4, r);
+    EXPECT_GE(d, milliseconds(4000));
+    EXPECT_LT(d, milliseconds(8000));
+  }
+}
+
+TEST(BackoffTest, OutOfRangeRandomIsClamped) {
+  BackoffPolicy p{milliseconds(1000), milliseconds(1000)};
+  EXPECT_EQ(backoff_delay(p, 1, -5.0), milliseconds(500));
+  EXPECT_EQ(backoff_delay(p, 1, 7.0), milliseconds(1000));
+}
+
+TEST(TargetTest, HostWithoutPortGetsTheDefault) {
+  Result<HostPort> t = parse_target("host-a");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->host, "host-a");
+  EXPECT_EQ(t->port, kDefaultPort);
+}
+
+TEST(TargetTest, HostAndPortAndBracketedV6Parse) {
+  EXPECT_EQ(parse_target("10.0.0.1:7000")->port, 7000);
+  EXPECT_EQ(parse_target("[fd00::1]:7001")->host, "fd00::1");
+  EXPECT_EQ(parse_target("[fd00::1]")->port, kDefaultPort);
+}
+
+TEST(TargetTest, BadTargetsAreRefused) {
+  for (const char* bad :
+       {"", ":6783", "h:0", "h:65536", "h:12x", "fd00::1", "[fd00::1", "[fd00::1]x", "h:"}) {
+    EXPECT_FALSE(parse_target(bad).ok()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace wipam::gossip
