@@ -129,7 +129,13 @@ void Connection::on_read(const error_code& ec, std::size_t n) {
     if (!body->has_value()) {
       break;
     }
-    Status handled = handle_body(std::move(**body));
+    Status handled;
+    try {
+      handled = handle_body(std::move(**body));
+    } catch (...) {
+      // A net, not a mechanism: our code does not throw, but the owner's handler might.
+      handled = Status::internal("BUG: exception while handling a frame from " + remote_endpoint_);
+    }
     if (!handled.ok()) {
       close(handled);
       return;

@@ -98,6 +98,7 @@ Mesh::Mesh(asio::io_context& io, MeshConfig config, MeshHandler& handler)
       config_(std::move(config)),
       handler_(handler),
       acceptor_(io),
+      accept_pause_timer_(io),
       tick_timer_(io),
       gossip_timer_(io),
       rng_(seed_from_openssl()),
@@ -188,6 +189,7 @@ void Mesh::stop() {
   alive_.reset();
   error_code ignored;
   acceptor_.close(ignored);
+  accept_pause_timer_.cancel();
   tick_timer_.cancel();
   gossip_timer_.cancel();
   for (auto& [id, connection] : connections_) {
@@ -204,12 +206,19 @@ void Mesh::accept_next() {
         if (alive.expired()) {
           return;
         }
-        if (ec) {
-          log("warn", "accept failed: " + ec.message());
-        } else {
+        if (!ec) {
           adopt(std::move(socket), false, std::string());
+          accept_next();
+          return;
         }
-        accept_next();
+        // Out of descriptors or similar: pause rather than spin on the failing accept.
+        log("warn", "accept failed: " + ec.message() + "; pausing accepts for 1 s");
+        accept_pause_timer_.expires_after(std::chrono::seconds(1));
+        accept_pause_timer_.async_wait([this, alive](const error_code& error) {
+          if (!error && !alive.expired()) {
+            accept_next();
+          }
+        });
       });
 }
 

@@ -203,6 +203,7 @@ class Mesh : private ConnectionOwner {
   boost::asio::ip::tcp::acceptor acceptor_;
   std::optional<boost::asio::ip::address> bind_address_;  // for dialling, when specific
   std::uint16_t local_port_ = 0;
+  boost::asio::steady_timer accept_pause_timer_;
   boost::asio::steady_timer tick_timer_;
   boost::asio::steady_timer gossip_timer_;
   std::mt19937_64 rng_;

@@ -1,7 +1,8 @@
 // Multi-process mesh tests: real mesh_node peers on 127.0.0.x loopback addresses, each a
 // separate process with its own event loop, talking TCP. They prove that peers discover each
 // other from a chain of targets, that broadcasts reach everyone once and unicasts are relayed,
-// that a killed peer is seen going down and reconnects when restarted, that a peer with a
+// that a killed peer is seen going down and reconnects when restarted, that a frozen peer
+// is dropped by the heartbeat timeout, that a peer with a
 // different allocation range, a wrong password, no password or a duplicate name is refused
 // with a clear reason, that garbage on the port closes only that connection, and that a
 // partition (cut with the test-only link filter) is seen and heals.
@@ -12,6 +13,7 @@
 #include <fstream>
 #include <map>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sstream>
 #include <sys/socket.h>
 #include <thread>
@@ -204,6 +206,19 @@ TEST_F(MeshProcessTest, KilledPeerGoesDownAndReconnectsWhenRestarted) {
   node(2).send("broadcast back");
   EXPECT_TRUE(node(1).wait_for_line("msg " + name_of(2) + " broadcast back"));
   EXPECT_TRUE(node(3).wait_for_line("msg " + name_of(2) + " broadcast back"));
+}
+
+TEST_F(MeshProcessTest, FrozenPeerIsDroppedByHeartbeatTimeoutAndReturnsWhenThawed) {
+  start_chain(3);
+  expect_all_up(3);
+  std::size_t mark1 = node(1).line_count();
+  std::size_t mark3 = node(3).line_count();
+  node(2).signal(SIGSTOP);  // its sockets stay open: only the idle timeout can notice
+  EXPECT_TRUE(node(1).wait_for_line("down " + name_of(2), mark1));
+  EXPECT_TRUE(node(3).wait_for_line("down " + name_of(2), mark3));
+  node(2).signal(SIGCONT);
+  EXPECT_TRUE(node(1).wait_for_prefix("up " + name_of(2), mark1));
+  EXPECT_TRUE(node(3).wait_for_prefix("up " + name_of(2), mark3));
 }
 
 TEST_F(MeshProcessTest, DifferentAllocationRangeIsRefusedOnBothSides) {

@@ -75,8 +75,15 @@ NodeProcess::~NodeProcess() {
   ::close(stdin_fd_);
 }
 
+void NodeProcess::signal(int signal) {
+  if (pid_ > 0) {
+    ::kill(pid_, signal);
+  }
+}
+
 void NodeProcess::kill() {
   if (pid_ > 0) {
+    ::kill(pid_, SIGCONT);  // a stopped child must run to die promptly
     ::kill(pid_, SIGKILL);
     int status = 0;
     ::waitpid(pid_, &status, 0);

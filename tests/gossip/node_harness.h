@@ -54,6 +54,8 @@ class NodeProcess {
   std::uint16_t port() const { return port_; }
   pid_t pid() const { return pid_; }
   const std::string& log_path() const { return log_path_; }
+  // Sends `signal` (e.g. SIGSTOP, SIGCONT) to the node.
+  void signal(int signal);
   // SIGKILLs the node and reaps it. Idempotent.
   void kill();
 
