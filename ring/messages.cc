@@ -18,56 +18,6 @@ enum class Tag : std::uint8_t {
   kHeldAddresses = 6,
 };
 
-// An address is 17 bytes: family (4 or 6), then the 128-bit value big-endian.
-json encode_address(const Address& a) {
-  std::vector<std::uint8_t> bytes(17);
-  bytes[0] = static_cast<std::uint8_t>(a.family());
-  Uint128 v = a.value();
-  for (int i = 16; i >= 1; --i) {
-    bytes[i] = static_cast<std::uint8_t>(v & 0xff);
-    v >>= 8;
-  }
-  return json::binary(std::move(bytes));
-}
-
-Result<Address> decode_address(const json& j) {
-  if (!j.is_binary() || j.get_binary().size() != 17) {
-    return Status::corruption("address is not 17 bytes");
-  }
-  const auto& bytes = j.get_binary();
-  Uint128 v = 0;
-  for (int i = 1; i <= 16; ++i) {
-    v = (v << 8) | bytes[i];
-  }
-  if (bytes[0] == 4 && v <= (Uint128{1} << 32)) {
-    return Address::v4(0) + v;
-  }
-  if (bytes[0] == 6) {
-    return Address::v6(v);
-  }
-  return Status::corruption("address has a bad family or value");
-}
-
-json encode_range(const Range& r) {
-  return json::array({encode_address(r.start()), encode_address(r.end())});
-}
-
-Result<Range> decode_range(const json& j) {
-  if (!j.is_array() || j.size() != 2) {
-    return Status::corruption("range is not a pair of addresses");
-  }
-  Result<Address> start = decode_address(j[0]);
-  Result<Address> end = decode_address(j[1]);
-  if (!start.ok() || !end.ok()) {
-    return Status::corruption("range has a bad address");
-  }
-  Result<Range> r = Range::make(*start, *end);
-  if (!r.ok()) {
-    return Status::corruption(r.status().message());
-  }
-  return r;
-}
-
 Result<std::vector<std::uint8_t>> decode_bytes(const json& j, const char* what) {
   if (!j.is_binary()) {
     return Status::corruption(std::string(what) + " is not a byte string");
