@@ -1,0 +1,459 @@
+#include "tests/sim/sim_world.h"
+
+#include <algorithm>
+#include <sstream>
+
+namespace wipam::sim {
+
+using ring::Address;
+using ring::Allocator;
+using ring::Effects;
+using ring::PeerName;
+
+namespace {
+
+constexpr std::size_t kTraceLines = 400;
+constexpr Millis kTickInterval{100};
+
+std::string owner_of(const ring::Command& command, const ring::Cidr& address) {
+  if (const auto* a = std::get_if<ring::AllocateCommand>(&command)) {
+    return a->owner.empty() ? address.address().to_string() : a->owner;
+  }
+  if (const auto* c = std::get_if<ring::ClaimCommand>(&command)) {
+    return c->owner.empty() ? address.address().to_string() : c->owner;
+  }
+  return "";
+}
+
+}  // namespace
+
+struct SimWorld::Peer {
+  ring::AllocatorConfig config;
+  std::unique_ptr<Allocator> allocator;
+  Allocator::Stored store;
+  std::uint64_t incarnation = 0;
+  Millis durable_until{0};
+  bool buried = false;
+  std::set<ring::RequestId> outstanding;
+};
+
+SimWorld::SimWorld(SimOptions options) : options_(options), rng_(options.seed) {
+  int electors = options_.peers - options_.observers;
+  std::vector<PeerName> names;
+  for (int i = 0; i < options_.peers; ++i) {
+    names.push_back(PeerName(static_cast<std::uint64_t>(i + 1)));
+  }
+  for (int i = 0; i < options_.peers; ++i) {
+    auto peer = std::make_unique<Peer>();
+    peer->config.self = {names[static_cast<std::size_t>(i)], "peer-" + std::to_string(i), 1};
+    peer->config.universe = options_.universe;
+    if (options_.seed_mode) {
+      peer->config.init = ring::SeedInit{names};
+    } else if (i >= electors) {
+      peer->config.init = ring::ObserverInit{};
+    } else {
+      peer->config.init = ring::ConsensusInit{static_cast<unsigned>(electors / 2 + 1)};
+    }
+    peer->config.op_deadline = options_.op_deadline;
+    peer->config.donor_timeout = Millis{500};
+    peer->config.gossip_interval = Millis{2000};
+    peer->config.propose_interval = Millis{1000};
+    peer->config.free_report_interval = Millis{1000};
+    peers_.push_back(std::move(peer));
+  }
+  group_.assign(peers_.size(), 0);
+  linked_.assign(peers_.size(), std::vector<bool>(peers_.size(), false));
+  for (int i = 0; i < size(); ++i) {
+    restart(i);
+  }
+}
+
+SimWorld::~SimWorld() = default;
+
+PeerName SimWorld::name(int i) const {
+  return peers_[static_cast<std::size_t>(i)]->config.self.name;
+}
+
+bool SimWorld::alive(int i) const {
+  return peers_[static_cast<std::size_t>(i)]->allocator != nullptr;
+}
+
+bool SimWorld::buried(int i) const { return peers_[static_cast<std::size_t>(i)]->buried; }
+
+const Allocator& SimWorld::allocator(int i) const {
+  return *peers_[static_cast<std::size_t>(i)]->allocator;
+}
+
+void SimWorld::note(int peer, const std::string& what) {
+  trace_.push_back("t=" + std::to_string(now_.count()) + " p" + std::to_string(peer) + ": " + what);
+  if (trace_.size() > kTraceLines) {
+    trace_.pop_front();
+  }
+}
+
+std::string SimWorld::trace() const {
+  std::ostringstream out;
+  for (const std::string& line : trace_) {
+    out << line << "\n";
+  }
+  return out.str();
+}
+
+void SimWorld::schedule(Millis at, std::function<void()> action) {
+  events_.emplace(std::make_pair(at, event_seq_++), std::move(action));
+}
+
+void SimWorld::crash(int i) {
+  Peer& p = *peers_[static_cast<std::size_t>(i)];
+  if (!p.allocator) {
+    return;
+  }
+  note(i, "CRASH (losing unsynced writes)");
+  p.allocator.reset();
+  ++p.incarnation;
+  p.outstanding.clear();
+  p.durable_until = now_;
+  relink();
+}
+
+void SimWorld::restart(int i) {
+  Peer& p = *peers_[static_cast<std::size_t>(i)];
+  if (p.allocator || p.buried) {
+    return;
+  }
+  ++p.incarnation;
+  p.config.self.uid = p.incarnation;
+  p.allocator = std::make_unique<Allocator>(p.config);
+  Result<Effects> started = p.allocator->start(now_, p.store);
+  note(i, "RESTART with " + std::to_string(p.store.size()) + " stored keys");
+  if (!started.ok()) {
+    violations_.push_back("peer " + std::to_string(i) +
+                          " could not restart from its store: " + started.status().to_string());
+    return;
+  }
+  for (const auto& [address, holder] : acked_) {
+    if (holder.first != i) {
+      continue;
+    }
+    auto it = p.allocator->allocations().find(address);
+    if (it == p.allocator->allocations().end() || it->second != holder.second) {
+      violations_.push_back("peer " + std::to_string(i) + " lost acknowledged " +
+                            address.to_string() + " of " + holder.second + " across a crash");
+    }
+  }
+  apply(i, std::move(*started));
+  relink();
+}
+
+ring::RequestId SimWorld::bury(int dead, int survivor) {
+  Peer& p = *peers_[static_cast<std::size_t>(dead)];
+  p.buried = true;
+  for (auto it = acked_.begin(); it != acked_.end();) {
+    it = it->second.first == dead ? acked_.erase(it) : std::next(it);
+  }
+  note(dead, "BURIED; rmpeer on p" + std::to_string(survivor));
+  return submit(survivor, ring::RemovePeerCommand{name(dead), false});
+}
+
+void SimWorld::partition(const std::vector<int>& group) {
+  group_ = group;
+  std::string text = "PARTITION";
+  for (int g : group) {
+    text += " " + std::to_string(g);
+  }
+  note(-1, text);
+  relink();
+}
+
+void SimWorld::heal() {
+  group_.assign(peers_.size(), 0);
+  note(-1, "HEAL");
+  relink();
+}
+
+bool SimWorld::connected(int a, int b) const {
+  return a != b && alive(a) && alive(b) &&
+         group_[static_cast<std::size_t>(a)] == group_[static_cast<std::size_t>(b)];
+}
+
+void SimWorld::relink() {
+  for (int i = 0; i < size(); ++i) {
+    for (int j = 0; j < size(); ++j) {
+      bool now_linked = connected(i, j);
+      if (i == j ||
+          linked_[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)] == now_linked) {
+        continue;
+      }
+      linked_[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)] = now_linked;
+      if (!alive(i)) {
+        continue;
+      }
+      Allocator& a = *peers_[static_cast<std::size_t>(i)]->allocator;
+      apply(i, now_linked ? a.peer_up(now_, peers_[static_cast<std::size_t>(j)]->config.self)
+                          : a.peer_down(now_, name(j)));
+    }
+  }
+}
+
+ring::RequestId SimWorld::submit(int peer, ring::Command command) {
+  ring::RequestId id = next_id_++;
+  requests_[id] = {peer, command};
+  if (!alive(peer)) {
+    return id;
+  }
+  Peer& p = *peers_[static_cast<std::size_t>(peer)];
+  p.outstanding.insert(id);
+  apply(peer, p.allocator->command(now_, id, command));
+  return id;
+}
+
+std::optional<ring::Reply> SimWorld::reply(ring::RequestId id) const {
+  auto it = replies_.find(id);
+  return it == replies_.end() ? std::nullopt : std::optional(it->second);
+}
+
+std::size_t SimWorld::outstanding() const {
+  std::size_t n = 0;
+  for (const auto& p : peers_) {
+    n += p->outstanding.size();
+  }
+  return n;
+}
+
+void SimWorld::apply(int peer, Effects effects) {
+  Peer& p = *peers_[static_cast<std::size_t>(peer)];
+  for (const ring::Event& e : effects.events) {
+    note(peer, e.what + ": " + e.message);
+    if (e.what == "bug" || e.what == "duplicate") {
+      violations_.push_back("peer " + std::to_string(peer) + " reported " + e.what + ": " +
+                            e.message);
+    }
+  }
+  if (effects.empty()) {
+    return;
+  }
+  Millis at = std::max(now_ + Millis{effects.writes.empty() ? 0 : options_.write_delay_ms},
+                       p.durable_until);
+  p.durable_until = at;
+  std::uint64_t incarnation = p.incarnation;
+  auto shared = std::make_shared<Effects>(std::move(effects));
+  schedule(at, [this, peer, incarnation, shared] { release_effects(peer, incarnation, *shared); });
+}
+
+void SimWorld::release_effects(int peer, std::uint64_t incarnation, const Effects& effects) {
+  Peer& p = *peers_[static_cast<std::size_t>(peer)];
+  if (p.incarnation != incarnation || !p.allocator) {
+    return;  // crashed before the writes were durable: all of it is lost
+  }
+  for (const ring::StoreWrite& w : effects.writes) {
+    if (w.value) {
+      p.store[w.key] = *w.value;
+    } else {
+      p.store.erase(w.key);
+    }
+  }
+  for (const ring::OutgoingMessage& m : effects.messages) {
+    route(peer, m);
+  }
+  for (const ring::Reply& r : effects.replies) {
+    on_reply(peer, r);
+  }
+}
+
+void SimWorld::route(int from, const ring::OutgoingMessage& message) {
+  std::vector<std::uint8_t> payload = ring::encode_message(message.message);
+  std::vector<int> targets;
+  for (int j = 0; j < size(); ++j) {
+    if (!connected(from, j)) {
+      continue;
+    }
+    if (message.delivery == ring::Delivery::kUnicast && name(j) != message.to) {
+      continue;
+    }
+    targets.push_back(j);
+  }
+  if (message.delivery == ring::Delivery::kGossip && !targets.empty()) {
+    targets = {targets[rng_() % targets.size()]};
+  }
+  for (int j : targets) {
+    deliver_later(from, j, payload);
+  }
+}
+
+void SimWorld::deliver_later(int from, int to, std::vector<std::uint8_t> payload) {
+  ++messages_sent_;
+  std::uniform_real_distribution<double> chance(0.0, 1.0);
+  if (chance(rng_) < options_.loss) {
+    return;
+  }
+  int copies = chance(rng_) < options_.duplicate ? 2 : 1;
+  std::uint64_t from_inc = peers_[static_cast<std::size_t>(from)]->incarnation;
+  std::uint64_t to_inc = peers_[static_cast<std::size_t>(to)]->incarnation;
+  auto shared = std::make_shared<std::vector<std::uint8_t>>(std::move(payload));
+  for (int c = 0; c < copies; ++c) {
+    int span = std::max(0, options_.max_delay_ms - options_.min_delay_ms);
+    Millis delay{options_.min_delay_ms +
+                 static_cast<int>(rng_() % static_cast<unsigned>(span + 1))};
+    schedule(now_ + delay, [this, from, to, from_inc, to_inc, shared] {
+      Peer& target = *peers_[static_cast<std::size_t>(to)];
+      if (target.incarnation != to_inc ||
+          peers_[static_cast<std::size_t>(from)]->incarnation != from_inc || !connected(from, to)) {
+        return;  // the connection this message travelled on is gone
+      }
+      apply(to, target.allocator->message(now_, name(from), *shared));
+    });
+  }
+}
+
+void SimWorld::on_reply(int peer, const ring::Reply& reply) {
+  Peer& p = *peers_[static_cast<std::size_t>(peer)];
+  p.outstanding.erase(reply.id);
+  replies_[reply.id] = reply;
+  const ring::Command& command = requests_[reply.id].second;
+  note(peer, "reply " + std::to_string(reply.id) + ": " + reply.status.to_string() +
+                 (reply.addresses.empty() ? "" : " " + reply.addresses.front().to_string()));
+  if (!reply.status.ok()) {
+    return;
+  }
+  if (std::holds_alternative<ring::AllocateCommand>(command) ||
+      std::holds_alternative<ring::ClaimCommand>(command)) {
+    for (const ring::Cidr& c : reply.addresses) {
+      std::string owner = owner_of(command, c);
+      auto [it, inserted] = acked_.emplace(c.address(), std::make_pair(peer, owner));
+      if (!inserted && it->second != std::make_pair(peer, owner)) {
+        violations_.push_back("address " + c.address().to_string() + " acknowledged to " + owner +
+                              " on p" + std::to_string(peer) + " while " + it->second.second +
+                              " on p" + std::to_string(it->second.first) + " holds it");
+      }
+    }
+  } else if (const auto* r = std::get_if<ring::ReleaseCommand>(&command)) {
+    auto it = acked_.find(r->address);
+    if (it != acked_.end() && it->second.first == peer &&
+        (!r->owner || *r->owner == it->second.second)) {
+      acked_.erase(it);
+    }
+  } else if (std::holds_alternative<ring::ReleaseOwnerCommand>(command)) {
+    for (const ring::Cidr& c : reply.addresses) {
+      auto it = acked_.find(c.address());
+      if (it != acked_.end() && it->second.first == peer) {
+        acked_.erase(it);
+      }
+    }
+  }
+}
+
+void SimWorld::step_to(Millis t) {
+  while (true) {
+    bool have_event = !events_.empty() && events_.begin()->first.first <= t;
+    bool tick_due = next_tick_ <= t;
+    if (!have_event && !tick_due) {
+      break;
+    }
+    if (have_event && (!tick_due || events_.begin()->first.first <= next_tick_)) {
+      auto node = events_.extract(events_.begin());
+      now_ = node.key().first;
+      node.mapped()();
+      continue;
+    }
+    now_ = next_tick_;
+    next_tick_ += kTickInterval;
+    for (int i = 0; i < size(); ++i) {
+      if (alive(i)) {
+        apply(i, peers_[static_cast<std::size_t>(i)]->allocator->tick(now_));
+      }
+    }
+  }
+  now_ = t;
+}
+
+void SimWorld::run_for(Millis duration) { step_to(now_ + duration); }
+
+bool SimWorld::run_until(const std::function<bool()>& done, Millis limit) {
+  Millis end = now_ + limit;
+  while (now_ < end) {
+    if (done()) {
+      return true;
+    }
+    step_to(std::min(end, now_ + Millis{10}));
+  }
+  return done();
+}
+
+Status SimWorld::check() const {
+  if (!violations_.empty()) {
+    return Status::internal(violations_.front());
+  }
+  std::map<Address, int> holders;
+  for (int i = 0; i < size(); ++i) {
+    if (!alive(i)) {
+      continue;
+    }
+    const Allocator& a = allocator(i);
+    Status healthy = a.check_invariants();
+    if (!healthy.ok()) {
+      return Status::internal("peer " + std::to_string(i) + ": " + healthy.message());
+    }
+    Status valid = a.ring().validate();
+    if (!valid.ok()) {
+      return Status::internal("peer " + std::to_string(i) + " ring: " + valid.message());
+    }
+    if (!a.ring().empty()) {
+      ring::Uint128 covered = 0;
+      for (const auto& [owner, size] : a.ring().owned_by_peer()) {
+        covered += size;
+      }
+      if (covered != a.ring().universe().size()) {
+        return Status::internal("peer " + std::to_string(i) +
+                                "'s ring does not cover the range exactly");
+      }
+    }
+    for (const auto& [address, owner] : a.allocations()) {
+      if (owner.rfind("peer:", 0) == 0) {
+        continue;  // a reservation mirroring another peer's holding
+      }
+      auto [it, inserted] = holders.emplace(address, i);
+      if (!inserted) {
+        return Status::internal("address " + address.to_string() + " is held on p" +
+                                std::to_string(it->second) + " and p" + std::to_string(i));
+      }
+    }
+  }
+  for (const auto& [address, holder] : acked_) {
+    const Peer& p = *peers_[static_cast<std::size_t>(holder.first)];
+    bool kept = p.allocator ? p.allocator->allocations().contains(address)
+                            : p.store.contains(ring::allocation_key(address));
+    if (!kept) {
+      return Status::internal("acknowledged " + address.to_string() + " of " + holder.second +
+                              " is gone from p" + std::to_string(holder.first));
+    }
+  }
+  return Status();
+}
+
+bool SimWorld::converged() const {
+  const Allocator* first = nullptr;
+  for (int i = 0; i < size(); ++i) {
+    if (!alive(i)) {
+      continue;
+    }
+    if (first == nullptr) {
+      first = &allocator(i);
+    } else if (!(first->ring() == allocator(i).ring())) {
+      return false;
+    }
+  }
+  return true;
+}
+
+ring::Uint128 SimWorld::free_anywhere() const {
+  ring::Uint128 free = 0;
+  ring::Range hosts = options_.universe.host_range();
+  for (int i = 0; i < size(); ++i) {
+    if (alive(i)) {
+      free += allocator(i).space().free_count(hosts);
+    }
+  }
+  return free;
+}
+
+}  // namespace wipam::sim
