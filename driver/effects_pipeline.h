@@ -1,0 +1,52 @@
+// EffectsPipeline: carries out the allocator's Effects in the order it returned them.
+//
+// Writes go to the store at once (its writer thread group-commits them); the messages and
+// replies of an Effects are released only when its writes, and every earlier Effects'
+// writes, are durable. That is the promise the allocator relies on: nothing it says leaves
+// this process before the state it says it from is on disk. A failed write releases
+// nothing: the replies it held fail instead, and the daemon is told so it can stop.
+// Loop-confined.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+
+#include "ring/allocator.h"
+
+namespace wipam::driver {
+
+class EffectsPipeline {
+ public:
+  // Persists a batch and calls `done` on the loop thread, in submission order.
+  using WriteFn =
+      std::function<void(std::vector<ring::StoreWrite>, std::function<void(Status)> done)>;
+  // Sends what an Effects says once it may leave.
+  using ReleaseFn = std::function<void(ring::Effects&)>;
+  // A write failed: `failed` holds the replies that can no longer be sent as they were.
+  using FailFn = std::function<void(const Status&, ring::Effects& failed)>;
+
+  EffectsPipeline(WriteFn write, ReleaseFn release, FailFn fail);
+
+  void submit(ring::Effects effects);
+  // Effects submitted and not yet released.
+  std::size_t waiting() const { return queue_.size(); }
+
+ private:
+  struct Entry {
+    ring::Effects effects;
+    bool durable = false;
+  };
+  void on_durable(std::uint64_t sequence, const Status& status);
+  void release_ready();
+
+  WriteFn write_;
+  ReleaseFn release_;
+  FailFn fail_;
+  std::deque<Entry> queue_;           // bounded by the allocator's pending work; see submit()
+  std::uint64_t first_sequence_ = 0;  // sequence number of queue_.front()
+  std::uint64_t next_sequence_ = 0;
+};
+
+}  // namespace wipam::driver

@@ -1,0 +1,319 @@
+#include "driver/ipam_api.h"
+
+namespace wipam::driver {
+namespace {
+
+using nlohmann::json;
+using ring::Cidr;
+
+constexpr const char* kPoolIdPrefix = "weave-";
+constexpr const char* kLocalSpace = "weavelocal";
+constexpr const char* kGlobalSpace = "weaveglobal";
+
+ApiReply ok_reply(const json& body) { return {200, body.dump()}; }
+
+IpamApi::Outcome answer(ApiReply reply) {
+  IpamApi::Outcome out;
+  out.reply = std::move(reply);
+  return out;
+}
+
+IpamApi::Outcome fail(const Status& status) { return answer(error_reply(status)); }
+
+// The string field `name`, "" when absent or null; an error when of another type.
+Result<std::string> string_field(const json& request, const char* name) {
+  auto it = request.find(name);
+  if (it == request.end() || it->is_null()) {
+    return std::string();
+  }
+  if (!it->is_string()) {
+    return Status::invalid_argument(std::string(name) + " must be a string");
+  }
+  return it->get<std::string>();
+}
+
+Result<json> map_field(const json& request, const char* name) {
+  auto it = request.find(name);
+  if (it == request.end() || it->is_null()) {
+    return json::object();
+  }
+  if (!it->is_object()) {
+    return Status::invalid_argument(std::string(name) + " must be a map or null");
+  }
+  return *it;
+}
+
+std::string pool_id(const Cidr& subnet, const std::optional<Cidr>& sub_pool) {
+  return kPoolIdPrefix + subnet.to_string() + (sub_pool ? "-" + sub_pool->to_string() : "");
+}
+
+}  // namespace
+
+ApiReply error_reply(const Status& status) {
+  unsigned code = 500;
+  if (status.code() == Code::kInvalidArgument || status.code() == Code::kNotFound) {
+    code = 400;
+  }
+  return {code, json{{"Err", status.message()}}.dump()};
+}
+
+IpamApi::IpamApi(Cidr range, Cidr default_subnet, int pool_prefix_len)
+    : range_(range), default_subnet_(default_subnet), pool_prefix_len_(pool_prefix_len) {}
+
+Status IpamApi::restore(const std::map<std::string, std::string>& stored) {
+  for (auto it = stored.lower_bound(kPoolKeyPrefix);
+       it != stored.end() && it->first.rfind(kPoolKeyPrefix, 0) == 0; ++it) {
+    json j = json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+    auto bad = [&] {
+      return Status::corruption("stored pool " + it->first + " is not well formed");
+    };
+    if (!j.is_object() || !j.contains("subnet") || !j["subnet"].is_string() ||
+        !j.contains("refs") || !j["refs"].is_number_unsigned()) {
+      return bad();
+    }
+    Result<Cidr> subnet = Cidr::parse_subnet(j["subnet"].get<std::string>());
+    if (!subnet.ok()) {
+      return bad();
+    }
+    PoolRecord record{*subnet, std::nullopt, j["refs"].get<unsigned>(),
+                      j.value("automatic", false)};
+    if (j.contains("sub_pool") && j["sub_pool"].is_string()) {
+      Result<Cidr> sub = Cidr::parse_subnet(j["sub_pool"].get<std::string>());
+      if (!sub.ok()) {
+        return bad();
+      }
+      record.sub_pool = *sub;
+    }
+    pools_[it->first.substr(std::string_view(kPoolKeyPrefix).size())] = record;
+  }
+  return Status();
+}
+
+ring::StoreWrite IpamApi::pool_write(const std::string& id) const {
+  std::string key = kPoolKeyPrefix + id;
+  auto it = pools_.find(id);
+  if (it == pools_.end()) {
+    return {key, std::nullopt};
+  }
+  json j{{"subnet", it->second.subnet.to_string()},
+         {"refs", it->second.refs},
+         {"automatic", it->second.automatic}};
+  if (it->second.sub_pool) {
+    j["sub_pool"] = it->second.sub_pool->to_string();
+  }
+  return {key, j.dump()};
+}
+
+IpamApi::Outcome IpamApi::handle(std::string_view path, std::string_view body) {
+  if (path == "/Plugin.Activate") {
+    return answer(ok_reply({{"Implements", {"IpamDriver"}}}));
+  }
+  if (path == "/IpamDriver.GetCapabilities") {
+    return answer(ok_reply({{"RequiresMACAddress", false}, {"RequiresRequestReplay", false}}));
+  }
+  if (path == "/IpamDriver.GetDefaultAddressSpaces") {
+    return answer(ok_reply(
+        {{"LocalDefaultAddressSpace", kLocalSpace}, {"GlobalDefaultAddressSpace", kGlobalSpace}}));
+  }
+  using Handler = Outcome (IpamApi::*)(const json&);
+  static const std::map<std::string_view, Handler> kHandlers = {
+      {"/IpamDriver.RequestPool", &IpamApi::request_pool},
+      {"/IpamDriver.ReleasePool", &IpamApi::release_pool},
+      {"/IpamDriver.RequestAddress", &IpamApi::request_address},
+      {"/IpamDriver.ReleaseAddress", &IpamApi::release_address},
+  };
+  auto handler = kHandlers.find(path);
+  if (handler == kHandlers.end()) {
+    return answer({404, json{{"Err", "unknown endpoint " + std::string(path)}}.dump()});
+  }
+  if (body.size() > kMaxBodyBytes) {
+    return fail(Status::invalid_argument("request body too large"));
+  }
+  json request = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (request.is_discarded() || !request.is_object()) {
+    return fail(Status::invalid_argument("request body is not a JSON object"));
+  }
+  return (this->*handler->second)(request);
+}
+
+Result<Cidr> IpamApi::choose_subnet(const json& options) const {
+  int prefix_len = pool_prefix_len_;
+  auto size = options.find("size");
+  if (size != options.end()) {
+    std::string text = size->is_string() ? size->get<std::string>() : "";
+    char* end = nullptr;
+    long value = std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || value < default_subnet_.prefix_len() ||
+        value > default_subnet_.address().bits()) {
+      return Status::invalid_argument("ipam option size=" + text +
+                                      " must be a prefix length between " +
+                                      std::to_string(default_subnet_.prefix_len()) + " and " +
+                                      std::to_string(default_subnet_.address().bits()));
+    }
+    prefix_len = static_cast<int>(value);
+  }
+  ring::Range space = default_subnet_.range();
+  ring::Uint128 block = Cidr(default_subnet_.address(), prefix_len).size();
+  for (ring::Address at = space.start(); at < space.end(); at = at + block) {
+    ring::Range candidate(at, at + block);
+    bool taken = false;
+    for (const auto& [id, pool] : pools_) {
+      taken = taken || pool.subnet.range().overlaps(candidate);
+    }
+    if (!taken) {
+      return Cidr(at, prefix_len);
+    }
+  }
+  return Status::exhausted("no free /" + std::to_string(prefix_len) +
+                           " left in the default subnet " + default_subnet_.to_string() +
+                           "; give the network a --subnet or a smaller --ipam-opt size");
+}
+
+IpamApi::Outcome IpamApi::request_pool(const json& request) {
+  Result<std::string> pool_text = string_field(request, "Pool");
+  Result<std::string> sub_text = string_field(request, "SubPool");
+  Result<json> options = map_field(request, "Options");
+  auto v6 = request.find("V6");
+  if (!pool_text.ok() || !sub_text.ok() || !options.ok() ||
+      (v6 != request.end() && !v6->is_null() && !v6->is_boolean())) {
+    return fail(!pool_text.ok()  ? pool_text.status()
+                : !sub_text.ok() ? sub_text.status()
+                : !options.ok()  ? options.status()
+                                 : Status::invalid_argument("V6 must be a boolean"));
+  }
+  bool want_v6 = v6 != request.end() && v6->is_boolean() && v6->get<bool>();
+  if (want_v6 != !range_.address().is_v4()) {
+    return fail(Status::invalid_argument(std::string(want_v6 ? "IPv6" : "IPv4") +
+                                         " pools are not served: the allocation range is " +
+                                         range_.to_string()));
+  }
+  if (pool_text->empty() && !sub_text->empty()) {
+    return fail(Status::invalid_argument("a sub-pool (--ip-range) needs a pool (--subnet)"));
+  }
+  std::optional<Cidr> sub_pool;
+  Cidr subnet;
+  if (pool_text->empty()) {
+    Result<Cidr> chosen = choose_subnet(*options);
+    if (!chosen.ok()) {
+      return fail(chosen.status());
+    }
+    subnet = *chosen;
+  } else {
+    Result<Cidr> parsed = Cidr::parse_subnet(*pool_text);
+    if (!parsed.ok()) {
+      return fail(parsed.status());
+    }
+    subnet = *parsed;
+    if (subnet.family() != range_.family() || !range_.range().contains(subnet.range())) {
+      return fail(Status::invalid_argument("range " + subnet.to_string() +
+                                           " is outside the allocation range " +
+                                           range_.to_string()));
+    }
+    if (!sub_text->empty()) {
+      Result<Cidr> sub = Cidr::parse_subnet(*sub_text);
+      if (!sub.ok()) {
+        return fail(sub.status());
+      }
+      if (!subnet.range().contains(sub->range()) || sub->family() != subnet.family()) {
+        return fail(Status::invalid_argument("sub-pool " + sub->to_string() +
+                                             " is outside the pool " + subnet.to_string()));
+      }
+      sub_pool = *sub;
+    }
+  }
+  std::string id = pool_id(subnet, sub_pool);
+  PoolRecord& record = pools_[id];
+  record.subnet = subnet;
+  record.sub_pool = sub_pool;
+  record.automatic = pool_text->empty();
+  ++record.refs;
+  Outcome out =
+      answer(ok_reply({{"PoolID", id}, {"Pool", subnet.to_string()}, {"Data", json::object()}}));
+  out.writes.push_back(pool_write(id));
+  return out;
+}
+
+IpamApi::Outcome IpamApi::release_pool(const json& request) {
+  Result<std::string> id = string_field(request, "PoolID");
+  if (!id.ok()) {
+    return fail(id.status());
+  }
+  Outcome out = answer(ok_reply(json::object()));
+  auto it = pools_.find(*id);
+  if (it != pools_.end()) {
+    if (--it->second.refs == 0) {
+      pools_.erase(it);
+    }
+    out.writes.push_back(pool_write(*id));
+  }
+  return out;
+}
+
+IpamApi::Outcome IpamApi::request_address(const json& request) {
+  Result<std::string> id = string_field(request, "PoolID");
+  Result<std::string> address = string_field(request, "Address");
+  Result<json> options = map_field(request, "Options");
+  if (!id.ok() || !address.ok() || !options.ok()) {
+    return fail(!id.ok() ? id.status() : !address.ok() ? address.status() : options.status());
+  }
+  auto pool = pools_.find(*id);
+  if (pool == pools_.end()) {
+    return fail(Status::not_found("unknown pool " + *id + "; was the network created with " +
+                                  "this plugin?"));
+  }
+  Cidr subnet = pool->second.subnet;
+  Outcome out;
+  if (address->empty()) {
+    std::optional<ring::Range> within;
+    if (pool->second.sub_pool) {
+      within = pool->second.sub_pool->range();
+    }
+    out.command = ring::AllocateCommand{"", subnet, within};
+  } else {
+    Result<ring::Address> a = ring::Address::parse(*address);
+    if (!a.ok()) {
+      return fail(a.status());
+    }
+    if (!subnet.range().contains(*a)) {
+      return fail(Status::invalid_argument("address " + *address + " is outside the pool " +
+                                           subnet.to_string()));
+    }
+    out.command = ring::ClaimCommand{"", Cidr(*a, subnet.prefix_len())};
+  }
+  out.finish = [prefix = subnet.prefix_len()](const ring::Reply& reply) {
+    if (!reply.status.ok()) {
+      return error_reply(reply.status);
+    }
+    if (reply.addresses.empty()) {
+      return error_reply(Status::internal("the allocator returned no address"));
+    }
+    Cidr got(reply.addresses.front().address(), prefix);
+    return ok_reply({{"Address", got.to_string()}, {"Data", json::object()}});
+  };
+  return out;
+}
+
+IpamApi::Outcome IpamApi::release_address(const json& request) {
+  Result<std::string> id = string_field(request, "PoolID");
+  Result<std::string> address = string_field(request, "Address");
+  if (!id.ok() || !address.ok()) {
+    return fail(!id.ok() ? id.status() : address.status());
+  }
+  Result<ring::Address> a = ring::Address::parse(*address);
+  if (!a.ok()) {
+    return fail(a.status());
+  }
+  auto pool = pools_.find(*id);
+  if (pool == pools_.end() || !pool->second.subnet.range().contains(*a) ||
+      !range_.range().contains(*a)) {
+    return answer(ok_reply(json::object()));  // nothing of ours: releasing is harmless
+  }
+  Outcome out;
+  out.command = ring::ReleaseCommand{*a, std::nullopt};
+  out.finish = [](const ring::Reply& reply) {
+    return reply.status.ok() ? ok_reply(json::object()) : error_reply(reply.status);
+  };
+  return out;
+}
+
+}  // namespace wipam::driver

@@ -1,0 +1,82 @@
+// Docker's remote IPAM driver endpoints, as a pure translation from request bodies to
+// allocator commands and from allocator replies to response bodies.
+//
+// IpamApi also keeps this host's pool table: Docker asks for pools per network and
+// expects reference counting, and a RequestPool without a subnet must get a subnet no
+// other network on this host holds (libnetwork#1386 loops forever otherwise). Every reply
+// follows the wire contract in shared/research/ecosystem.md §1: success is 200 with a JSON
+// body, failure is non-200 with {"Err": "..."}, maps may be null, releases are idempotent.
+// Loop-confined; no I/O (pool changes come back as store writes for the caller to make
+// durable before it answers).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ring/allocator.h"
+
+namespace wipam::driver {
+
+struct ApiReply {
+  unsigned status = 200;
+  std::string body;  // JSON
+};
+
+struct PoolRecord {
+  ring::Cidr subnet;
+  std::optional<ring::Cidr> sub_pool;  // Docker's --ip-range: where dynamic addresses come from
+  unsigned refs = 0;
+  bool automatic = false;  // chosen by us for a network created without --subnet
+};
+
+class IpamApi {
+ public:
+  // What one request needs done: answer now, or run `command` on the allocator and turn its
+  // reply into the answer with `finish`. `writes` must be durable before either answer.
+  struct Outcome {
+    std::vector<ring::StoreWrite> writes;
+    std::optional<ApiReply> reply;
+    std::optional<ring::Command> command;
+    std::function<ApiReply(const ring::Reply&)> finish;
+  };
+
+  // `range` is the allocation range; networks without --subnet get `pool_prefix_len`-sized
+  // subnets of `default_subnet`.
+  IpamApi(ring::Cidr range, ring::Cidr default_subnet, int pool_prefix_len);
+
+  // Restores the pool table from the store's "p/" keys. kCorruption names a bad key.
+  Status restore(const std::map<std::string, std::string>& stored);
+
+  // Handles POST `path` with `body`. Never fails: bad input becomes an error reply.
+  Outcome handle(std::string_view path, std::string_view body);
+
+  const std::map<std::string, PoolRecord>& pools() const { return pools_; }
+
+  static constexpr const char* kPoolKeyPrefix = "p/";
+  static constexpr std::size_t kMaxBodyBytes = 64 * 1024;
+
+ private:
+  Outcome request_pool(const nlohmann::json& request);
+  Outcome release_pool(const nlohmann::json& request);
+  Outcome request_address(const nlohmann::json& request);
+  Outcome release_address(const nlohmann::json& request);
+  Result<ring::Cidr> choose_subnet(const nlohmann::json& options) const;
+  ring::StoreWrite pool_write(const std::string& id) const;
+
+  ring::Cidr range_;
+  ring::Cidr default_subnet_;
+  int pool_prefix_len_;
+  std::map<std::string, PoolRecord> pools_;
+};
+
+// {"Err": message} with a status for the Status code (400 for bad input, 404 for unknown
+// paths, 500 otherwise).
+ApiReply error_reply(const Status& status);
+
+}  // namespace wipam::driver

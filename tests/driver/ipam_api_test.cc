@@ -1,0 +1,237 @@
+// The Docker IpamDriver endpoints as pure functions: every endpoint's answer follows the
+// wire contract (200 + JSON on success, non-200 + {"Err"} on failure, null maps accepted,
+// releases idempotent), pools are reference counted and survive a restore, networks
+// without --subnet never get a subnet another network on this host holds, and bad input
+// of every shape gets an error reply and leaves the pool table unchanged.
+#include "driver/ipam_api.h"
+
+#include <gtest/gtest.h>
+
+namespace wipam::driver {
+namespace {
+
+using nlohmann::json;
+
+ring::Cidr cidr(const char* text) { return *ring::Cidr::parse(text); }
+
+class IpamApiTest : public ::testing::Test {
+ protected:
+  IpamApi api_{cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24};
+
+  // Answers a request that needs no allocator; fails the test otherwise.
+  ApiReply now(const char* path, const std::string& body) {
+    IpamApi::Outcome out = api_.handle(path, body);
+    EXPECT_TRUE(out.reply.has_value()) << path << " " << body;
+    return out.reply.value_or(ApiReply{0, ""});
+  }
+  json ok(const char* path, const std::string& body) {
+    ApiReply r = now(path, body);
+    EXPECT_EQ(r.status, 200u) << r.body;
+    return json::parse(r.body);
+  }
+  std::string err(const char* path, const std::string& body) {
+    ApiReply r = now(path, body);
+    EXPECT_NE(r.status, 200u) << r.body;
+    json j = json::parse(r.body, nullptr, false);
+    return j.is_object() && j.contains("Err") ? j["Err"].get<std::string>() : "(no Err)";
+  }
+  std::string pool(const std::string& subnet, const std::string& sub = "") {
+    return ok("/IpamDriver.RequestPool", json{{"AddressSpace", "weavelocal"},
+                                              {"Pool", subnet},
+                                              {"SubPool", sub},
+                                              {"Options", nullptr},
+                                              {"V6", false}}
+                                             .dump())["PoolID"];
+  }
+};
+
+TEST_F(IpamApiTest, HandshakeEndpointsAnswerWithJsonBodies) {
+  EXPECT_EQ(ok("/Plugin.Activate", "")["Implements"], json::array({"IpamDriver"}));
+  json caps = ok("/IpamDriver.GetCapabilities", "");
+  EXPECT_EQ(caps["RequiresMACAddress"], false);
+  EXPECT_EQ(caps["RequiresRequestReplay"], false);
+  json spaces = ok("/IpamDriver.GetDefaultAddressSpaces", "");
+  EXPECT_EQ(spaces["LocalDefaultAddressSpace"], "weavelocal");
+  EXPECT_EQ(spaces["GlobalDefaultAddressSpace"], "weaveglobal");
+}
+
+TEST_F(IpamApiTest, RequestPoolWithASubnetIsReferenceCounted) {
+  IpamApi::Outcome first = api_.handle("/IpamDriver.RequestPool",
+                                       R"({"Pool":"10.32.1.0/24","SubPool":"","Options":null})");
+  ASSERT_TRUE(first.reply);
+  EXPECT_EQ(json::parse(first.reply->body)["PoolID"], "weave-10.32.1.0/24");
+  EXPECT_EQ(json::parse(first.reply->body)["Pool"], "10.32.1.0/24");
+  ASSERT_EQ(first.writes.size(), 1u);
+  EXPECT_EQ(first.writes[0].key, "p/weave-10.32.1.0/24");
+  EXPECT_EQ(pool("10.32.1.0/24"), "weave-10.32.1.0/24");
+  EXPECT_EQ(api_.pools().at("weave-10.32.1.0/24").refs, 2u);
+  ok("/IpamDriver.ReleasePool", R"({"PoolID":"weave-10.32.1.0/24"})");
+  EXPECT_EQ(api_.pools().size(), 1u);
+  ok("/IpamDriver.ReleasePool", R"({"PoolID":"weave-10.32.1.0/24"})");
+  EXPECT_TRUE(api_.pools().empty());
+  ok("/IpamDriver.ReleasePool", R"({"PoolID":"weave-10.32.1.0/24"})");  // idempotent
+  ok("/IpamDriver.ReleasePool", R"({"PoolID":"never-issued"})");
+}
+
+TEST_F(IpamApiTest, NetworksWithoutASubnetEachGetTheirOwn) {
+  std::string a = pool("");
+  std::string b = pool("");
+  EXPECT_EQ(a, "weave-10.32.0.0/24");
+  EXPECT_EQ(b, "weave-10.32.1.0/24");
+  ok("/IpamDriver.ReleasePool", json{{"PoolID", a}}.dump());
+  EXPECT_EQ(pool(""), "weave-10.32.0.0/24");  // free again once released
+  json sized = ok("/IpamDriver.RequestPool", R"({"Pool":"","Options":{"size":"28"}})");
+  EXPECT_EQ(sized["Pool"], "10.32.2.0/28");
+}
+
+TEST_F(IpamApiTest, AutomaticSubnetsAvoidExplicitPools) {
+  pool("10.32.0.0/23");
+  EXPECT_EQ(pool(""), "weave-10.32.2.0/24");
+}
+
+TEST_F(IpamApiTest, AutomaticSubnetsRunOutWithAClearError) {
+  IpamApi small(cidr("10.32.0.0/12"), cidr("10.32.0.0/23"), 24);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(small.handle("/IpamDriver.RequestPool", "{}").reply);
+  }
+  IpamApi::Outcome out = small.handle("/IpamDriver.RequestPool", "{}");
+  ASSERT_TRUE(out.reply);
+  EXPECT_EQ(out.reply->status, 500u);
+  EXPECT_NE(out.reply->body.find("no free /24 left in the default subnet 10.32.0.0/23"),
+            std::string::npos);
+  EXPECT_TRUE(out.writes.empty());
+}
+
+TEST_F(IpamApiTest, RequestPoolRefusesBadSubnets) {
+  EXPECT_EQ(err("/IpamDriver.RequestPool", R"({"Pool":"10.64.0.0/16"})"),
+            "range 10.64.0.0/16 is outside the allocation range 10.32.0.0/12");
+  EXPECT_EQ(err("/IpamDriver.RequestPool", R"({"Pool":"10.32.0.1/16"})"),
+            "10.32.0.1/16 has host bits set; did you mean 10.32.0.0/16?");
+  EXPECT_NE(err("/IpamDriver.RequestPool", R"({"Pool":"banana"})").find("banana"),
+            std::string::npos);
+  EXPECT_EQ(err("/IpamDriver.RequestPool", R"({"Pool":"","SubPool":"10.32.0.0/24"})"),
+            "a sub-pool (--ip-range) needs a pool (--subnet)");
+  EXPECT_EQ(err("/IpamDriver.RequestPool", R"({"Pool":"10.32.0.0/24","SubPool":"10.32.1.0/25"})"),
+            "sub-pool 10.32.1.0/25 is outside the pool 10.32.0.0/24");
+  EXPECT_NE(err("/IpamDriver.RequestPool", R"({"Pool":"","V6":true})").find("IPv6"),
+            std::string::npos);
+  EXPECT_NE(err("/IpamDriver.RequestPool", R"({"Pool":"","Options":{"size":"8"}})").find("size"),
+            std::string::npos);
+  EXPECT_NE(err("/IpamDriver.RequestPool", R"({"Pool":"","Options":{"size":7}})").find("size"),
+            std::string::npos);
+  EXPECT_TRUE(api_.pools().empty());
+}
+
+TEST_F(IpamApiTest, WrongTypesAndMalformedBodiesAreRefused) {
+  for (const char* body : {"", "{", "[]", "null", "42", R"({"Pool":5})", R"({"SubPool":[]})",
+                           R"({"Options":"x"})", R"({"V6":"yes"})", "{\"Pool\":\"\xff\"}"}) {
+    ApiReply r = now("/IpamDriver.RequestPool", body);
+    EXPECT_EQ(r.status, 400u) << body;
+    EXPECT_TRUE(json::parse(r.body, nullptr, false).contains("Err")) << body;
+  }
+  EXPECT_TRUE(api_.pools().empty());
+  for (const char* body : {"{", R"({"PoolID":7})", R"({"PoolID":"weave-10.32.0.0/24","Address":1})",
+                           R"({"PoolID":"weave-10.32.0.0/24","Options":[]})"}) {
+    EXPECT_EQ(now("/IpamDriver.RequestAddress", body).status, 400u) << body;
+  }
+  std::string big(IpamApi::kMaxBodyBytes + 1, ' ');
+  EXPECT_EQ(now("/IpamDriver.RequestPool", big).status, 400u);
+}
+
+TEST_F(IpamApiTest, UnknownPathIs404WithErr) {
+  ApiReply r = now("/IpamDriver.Nope", "{}");
+  EXPECT_EQ(r.status, 404u);
+  EXPECT_EQ(json::parse(r.body)["Err"], "unknown endpoint /IpamDriver.Nope");
+}
+
+TEST_F(IpamApiTest, DynamicRequestBecomesAnAnonymousAllocationInThePool) {
+  std::string id = pool("10.32.5.0/24", "10.32.5.128/25");
+  IpamApi::Outcome out =
+      api_.handle("/IpamDriver.RequestAddress",
+                  json{{"PoolID", id}, {"Address", ""}, {"Options", nullptr}}.dump());
+  ASSERT_TRUE(out.command);
+  const auto& allocate = std::get<ring::AllocateCommand>(*out.command);
+  EXPECT_EQ(allocate.owner, "");
+  EXPECT_EQ(allocate.subnet.to_string(), "10.32.5.0/24");
+  ASSERT_TRUE(allocate.within);
+  EXPECT_EQ(allocate.within->to_string(), "10.32.5.128/25");
+  ring::Reply reply;
+  reply.addresses = {ring::Cidr(*ring::Address::parse("10.32.5.129"), 12)};
+  ApiReply answer = out.finish(reply);
+  EXPECT_EQ(answer.status, 200u);
+  EXPECT_EQ(json::parse(answer.body)["Address"], "10.32.5.129/24");  // the pool's prefix
+  reply.status = Status::exhausted("no free addresses left");
+  ApiReply failed = out.finish(reply);
+  EXPECT_EQ(failed.status, 500u);
+  EXPECT_EQ(json::parse(failed.body)["Err"], "no free addresses left");
+}
+
+TEST_F(IpamApiTest, SpecificAddressBecomesAClaimAndMustLieInThePool) {
+  std::string id = pool("10.32.5.0/24");
+  IpamApi::Outcome out =
+      api_.handle("/IpamDriver.RequestAddress",
+                  json{{"PoolID", id},
+                       {"Address", "10.32.5.7"},
+                       {"Options", {{"RequestAddressType", "com.docker.network.gateway"}}}}
+                      .dump());
+  ASSERT_TRUE(out.command);
+  EXPECT_EQ(std::get<ring::ClaimCommand>(*out.command).address.to_string(), "10.32.5.7/24");
+  EXPECT_EQ(
+      err("/IpamDriver.RequestAddress", json{{"PoolID", id}, {"Address", "10.32.6.7"}}.dump()),
+      "address 10.32.6.7 is outside the pool 10.32.5.0/24");
+  EXPECT_NE(err("/IpamDriver.RequestAddress", json{{"PoolID", id}, {"Address", "10.32.5"}}.dump())
+                .find("10.32.5"),
+            std::string::npos);
+  EXPECT_NE(err("/IpamDriver.RequestAddress", R"({"PoolID":"weave-10.99.0.0/24","Address":""})")
+                .find("unknown pool"),
+            std::string::npos);
+}
+
+TEST_F(IpamApiTest, ReleaseAddressIsIdempotentAndHarmlessForUnknowns) {
+  std::string id = pool("10.32.5.0/24");
+  IpamApi::Outcome out = api_.handle("/IpamDriver.ReleaseAddress",
+                                     json{{"PoolID", id}, {"Address", "10.32.5.7"}}.dump());
+  ASSERT_TRUE(out.command);
+  EXPECT_EQ(std::get<ring::ReleaseCommand>(*out.command).address.to_string(), "10.32.5.7");
+  EXPECT_EQ(out.finish(ring::Reply{}).status, 200u);
+  ok("/IpamDriver.ReleaseAddress", R"({"PoolID":"weave-10.99.0.0/24","Address":"10.99.0.1"})");
+  ok("/IpamDriver.ReleaseAddress", json{{"PoolID", id}, {"Address", "10.33.0.1"}}.dump());
+  EXPECT_NE(
+      err("/IpamDriver.ReleaseAddress", json{{"PoolID", id}, {"Address", "x"}}.dump()).find("'x'"),
+      std::string::npos);
+}
+
+TEST_F(IpamApiTest, PoolTableSurvivesARestore) {
+  std::map<std::string, std::string> store;
+  auto keep = [&](const IpamApi::Outcome& out) {
+    for (const ring::StoreWrite& w : out.writes) {
+      if (w.value) {
+        store[w.key] = *w.value;
+      } else {
+        store.erase(w.key);
+      }
+    }
+  };
+  keep(api_.handle("/IpamDriver.RequestPool",
+                   R"({"Pool":"10.32.5.0/24","SubPool":"10.32.5.0/25"})"));
+  keep(api_.handle("/IpamDriver.RequestPool", "{}"));
+  IpamApi restored(cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24);
+  ASSERT_TRUE(restored.restore(store).ok());
+  EXPECT_EQ(restored.pools().size(), 2u);
+  EXPECT_EQ(restored.pools().at("weave-10.32.5.0/24-10.32.5.0/25").sub_pool->to_string(),
+            "10.32.5.0/25");
+  IpamApi::Outcome next = restored.handle("/IpamDriver.RequestPool", "{}");
+  EXPECT_EQ(json::parse(next.reply->body)["Pool"], "10.32.1.0/24");
+}
+
+TEST_F(IpamApiTest, CorruptStoredPoolIsRefused) {
+  for (const char* value : {"", "{", R"({"subnet":"x","refs":1})", R"({"subnet":"10.32.0.0/24"})",
+                            R"({"subnet":"10.32.0.0/24","refs":-1})"}) {
+    IpamApi restored(cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24);
+    Status s = restored.restore({{"p/weave-x", value}});
+    EXPECT_EQ(s.code(), Code::kCorruption) << value;
+  }
+}
+
+}  // namespace
+}  // namespace wipam::driver
