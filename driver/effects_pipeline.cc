@@ -27,9 +27,8 @@ void EffectsPipeline::on_durable(std::uint64_t sequence, const Status& status) {
   }
   Entry& entry = queue_[static_cast<std::size_t>(sequence - first_sequence_)];
   if (!status.ok()) {
-    fail_(status, entry.effects);
+    fail_(status, entry.effects);  // rewrites the replies as errors
     entry.effects.messages.clear();
-    entry.effects.replies.clear();
   }
   entry.durable = true;
   release_ready();

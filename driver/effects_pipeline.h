@@ -3,8 +3,8 @@
 // Writes go to the store at once (its writer thread group-commits them); the messages and
 // replies of an Effects are released only when its writes, and every earlier Effects'
 // writes, are durable. That is the promise the allocator relies on: nothing it says leaves
-// this process before the state it says it from is on disk. A failed write releases
-// nothing: the replies it held fail instead, and the daemon is told so it can stop.
+// this process before the state it says it from is on disk. A failed write sends none of
+// its messages, and its replies go out as errors.
 // Loop-confined.
 #pragma once
 
@@ -24,7 +24,8 @@ class EffectsPipeline {
       std::function<void(std::vector<ring::StoreWrite>, std::function<void(Status)> done)>;
   // Sends what an Effects says once it may leave.
   using ReleaseFn = std::function<void(ring::Effects&)>;
-  // A write failed: `failed` holds the replies that can no longer be sent as they were.
+  // A write failed: rewrite the replies in `failed` as errors; they are then released, its
+  // messages are not.
   using FailFn = std::function<void(const Status&, ring::Effects& failed)>;
 
   EffectsPipeline(WriteFn write, ReleaseFn release, FailFn fail);

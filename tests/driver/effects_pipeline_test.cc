@@ -1,0 +1,90 @@
+// The effects pipeline keeps the allocator's promise: the messages and replies of an
+// Effects leave only after its writes and every earlier Effects' writes are durable, in
+// the order the allocator returned them; Effects without writes wait behind earlier ones;
+// a failed write turns its replies into errors and sends none of its messages.
+#include "driver/effects_pipeline.h"
+
+#include <deque>
+
+#include <gtest/gtest.h>
+
+namespace wipam::driver {
+namespace {
+
+ring::Effects effects(ring::RequestId reply_id, bool with_write) {
+  ring::Effects fx;
+  if (with_write) {
+    fx.writes.push_back({"k" + std::to_string(reply_id), "v"});
+  }
+  fx.replies.push_back({reply_id, Status(), {}, {}});
+  fx.messages.push_back({ring::Delivery::kBroadcast, ring::PeerName(), ring::RingRequest{}});
+  return fx;
+}
+
+class EffectsPipelineTest : public ::testing::Test {
+ protected:
+  std::deque<std::function<void(Status)>> pending_writes_;
+  std::vector<ring::RequestId> released_;
+  std::vector<ring::RequestId> failed_;
+  std::size_t messages_ = 0;
+  EffectsPipeline pipeline_{
+      [this](std::vector<ring::StoreWrite>, std::function<void(Status)> done) {
+        pending_writes_.push_back(std::move(done));
+      },
+      [this](ring::Effects& fx) {
+        messages_ += fx.messages.size();
+        for (const ring::Reply& r : fx.replies) {
+          (r.status.ok() ? released_ : failed_).push_back(r.id);
+        }
+      },
+      [](const Status&, ring::Effects& fx) {
+        for (ring::Reply& r : fx.replies) {
+          r.status = Status::unavailable("write failed");
+        }
+      }};
+
+  void complete_next(Status s = Status()) {
+    auto done = std::move(pending_writes_.front());
+    pending_writes_.pop_front();
+    done(s);
+  }
+};
+
+TEST_F(EffectsPipelineTest, EffectsWithoutWritesAndNothingPendingGoAtOnce) {
+  pipeline_.submit(effects(1, false));
+  EXPECT_EQ(released_, std::vector<ring::RequestId>{1});
+  EXPECT_EQ(messages_, 1u);
+}
+
+TEST_F(EffectsPipelineTest, RepliesWaitForTheirWrites) {
+  pipeline_.submit(effects(1, true));
+  EXPECT_TRUE(released_.empty());
+  EXPECT_EQ(messages_, 0u);
+  complete_next();
+  EXPECT_EQ(released_, std::vector<ring::RequestId>{1});
+}
+
+TEST_F(EffectsPipelineTest, LaterEffectsWaitBehindEarlierWrites) {
+  pipeline_.submit(effects(1, true));
+  pipeline_.submit(effects(2, false));
+  pipeline_.submit(effects(3, true));
+  EXPECT_TRUE(released_.empty());
+  complete_next();
+  EXPECT_EQ(released_, (std::vector<ring::RequestId>{1, 2}));
+  complete_next();
+  EXPECT_EQ(released_, (std::vector<ring::RequestId>{1, 2, 3}));
+  EXPECT_EQ(pipeline_.waiting(), 0u);
+}
+
+TEST_F(EffectsPipelineTest, AFailedWriteSendsNoMessagesAndFailsItsReplies) {
+  pipeline_.submit(effects(1, true));
+  pipeline_.submit(effects(2, true));
+  complete_next(Status::unavailable("disk full"));
+  complete_next();
+  EXPECT_EQ(failed_, std::vector<ring::RequestId>{1});
+  EXPECT_EQ(released_, std::vector<ring::RequestId>{2});
+  EXPECT_EQ(messages_, 1u);
+}
+
+}  // namespace
+}  // namespace wipam::driver
