@@ -167,6 +167,7 @@ struct Allocator::State {
   Effects finish();
 
   std::set<PeerName> held_dirty;  // owners to tell at the end of this step
+  bool paxos_broadcast_due = false;
 };
 
 // ---- small helpers -------------------------------------------------------------------
@@ -656,7 +657,9 @@ void Allocator::State::paxos_changed() {
     std::vector<std::uint8_t> bytes = Paxos::encode_persistent(promised);
     fx.writes.push_back({kPaxosKey, std::string(bytes.begin(), bytes.end())});
   }
-  send(Delivery::kBroadcast, PeerName(), PaxosUpdate{Paxos::encode(paxos->gossip())});
+  // Coalesced: at most one consensus broadcast per tick, or every peer's change would be
+  // rebroadcast by every other peer at once (n^2 messages of size n).
+  paxos_broadcast_due = true;
   std::optional<std::vector<PeerName>> decided = paxos->consensus();
   if (!decided || !ring.empty()) {
     return;
@@ -1142,6 +1145,10 @@ Effects Allocator::tick(Millis now) {
     s.paxos->think();
     s.paxos_changed();
   }
+  if (s.paxos_broadcast_due && s.paxos && s.ring.empty()) {
+    s.send(Delivery::kBroadcast, PeerName(), PaxosUpdate{Paxos::encode(s.paxos->gossip())});
+  }
+  s.paxos_broadcast_due = false;
   if (now - s.last_free_report >= s.config.free_report_interval) {
     s.last_free_report = now;
     s.report_free();
