@@ -47,22 +47,6 @@ std::optional<Address> address_from_key(const std::string& key) {
   return Address::v6(v);
 }
 
-std::vector<Range> coalesce(std::vector<Range> ranges) {
-  std::sort(ranges.begin(), ranges.end());
-  std::vector<Range> out;
-  for (const Range& r : ranges) {
-    if (r.empty()) {
-      continue;
-    }
-    if (!out.empty() && out.back().end() == r.start()) {
-      out.back() = Range(out.back().start(), r.end());
-    } else {
-      out.push_back(r);
-    }
-  }
-  return out;
-}
-
 std::string peer_owner(PeerName peer) { return kPeerOwnerPrefix + peer.to_string(); }
 
 bool is_peer_owner(const std::string& owner) { return owner.rfind(kPeerOwnerPrefix, 0) == 0; }
@@ -137,6 +121,8 @@ struct Allocator::State {
   void rebuild_space();
   void create_seed_ring();
 
+  Status validate(const AllocateCommand& c) const;
+  Status validate(const ClaimCommand& c) const;
   bool try_pending(Pending& p);
   bool try_allocate(Pending& p, const AllocateCommand& c);
   bool try_claim(Pending& p, const ClaimCommand& c);
@@ -149,7 +135,7 @@ struct Allocator::State {
   bool everyone_denied(const Range& wanted, const SpaceAsk& ask) const;
 
   void release(const Address& a);
-  void release_owner(RequestId id, const std::string& owner);
+  std::vector<Cidr> release_all(const std::string& owner);
   void remove_peer(RequestId id, const RemovePeerCommand& c);
 
   void establish_ring();
@@ -284,7 +270,7 @@ Status Allocator::State::restore(const Stored& stored) {
 }
 
 void Allocator::State::rebuild_space() {
-  for (const Range& r : coalesce(ring.owned_ranges(config.self.name))) {
+  for (const Range& r : coalesce_ranges(ring.owned_ranges(config.self.name))) {
     (void)space.add(r);
   }
   for (const auto& [a, allocation] : allocations) {
@@ -309,7 +295,7 @@ void Allocator::State::create_seed_ring() {
     event(EventLevel::kError, "seed", "cannot split the ring among the seeds: " + s.message());
     return;
   }
-  for (const Range& r : coalesce(ring.owned_ranges(config.self.name))) {
+  for (const Range& r : coalesce_ranges(ring.owned_ranges(config.self.name))) {
     (void)space.add(r);
   }
   consensus = ConsensusState::kAchieved;
@@ -319,6 +305,26 @@ void Allocator::State::create_seed_ring() {
 }
 
 // ---- commands --------------------------------------------------------------------------
+
+Status Allocator::State::validate(const AllocateCommand& c) const {
+  if (c.subnet.family() != universe.family() || !c.subnet.range().overlaps(universe)) {
+    return Status::invalid_argument("subnet " + c.subnet.to_string() +
+                                    " is outside the allocation range " +
+                                    config.universe.to_string());
+  }
+  return c.owner.size() > kMaxOwnerBytes ? Status::invalid_argument("owner name is too long")
+                                         : Status();
+}
+
+Status Allocator::State::validate(const ClaimCommand& c) const {
+  if (!universe.contains(c.address.address())) {
+    return Status::invalid_argument("address " + c.address.address().to_string() +
+                                    " is outside the allocation range " +
+                                    config.universe.to_string());
+  }
+  return c.owner.size() > kMaxOwnerBytes ? Status::invalid_argument("owner name is too long")
+                                         : Status();
+}
 
 void Allocator::State::defer(RequestId id, const Command& c, std::string waiting_for) {
   pending.push_back({id, c, now + config.op_deadline, std::move(waiting_for)});
@@ -572,7 +578,7 @@ void Allocator::State::release(const Address& a) {
   forget(a);
 }
 
-void Allocator::State::release_owner(RequestId id, const std::string& owner) {
+std::vector<Cidr> Allocator::State::release_all(const std::string& owner) {
   std::vector<Cidr> released;
   auto it = by_owner.find(owner);
   if (it != by_owner.end()) {
@@ -582,7 +588,7 @@ void Allocator::State::release_owner(RequestId id, const std::string& owner) {
       release(a);
     }
   }
-  reply(id, Status(), std::move(released));
+  return released;
 }
 
 void Allocator::State::remove_peer(RequestId id, const RemovePeerCommand& c) {
@@ -597,23 +603,13 @@ void Allocator::State::remove_peer(RequestId id, const RemovePeerCommand& c) {
                   "you are sure that peer is gone)"));
     return;
   }
-  std::vector<Range> before = coalesce(ring.owned_ranges(config.self.name));
+  std::vector<Range> before = coalesce_ranges(ring.owned_ranges(config.self.name));
   Uint128 moved = ring.transfer(c.peer, config.self.name);
-  std::vector<Range> after = coalesce(ring.owned_ranges(config.self.name));
   MergeOutcome outcome;
   outcome.changed = moved > 0;
-  for (const Range& r : ring.owned_ranges(config.self.name)) {
-    bool had =
-        std::any_of(before.begin(), before.end(), [&](const Range& b) { return b.contains(r); });
-    if (!had) {
-      outcome.gained.push_back(r);
-    }
-  }
+  outcome.gained = subtract_ranges(coalesce_ranges(ring.owned_ranges(config.self.name)), before);
   apply_ownership_change(outcome);
-  // The removed peer's reservations in our ranges die with it.
-  std::string owner = peer_owner(c.peer);
-  release_owner(0, owner);
-  fx.replies.pop_back();
+  release_all(peer_owner(c.peer));  // its reservations in our ranges die with it
   if (moved > 0) {
     persist_ring();
     broadcast_ring();
@@ -621,7 +617,6 @@ void Allocator::State::remove_peer(RequestId id, const RemovePeerCommand& c) {
   std::string text = uint128_to_string(moved) + " addresses taken over from " + nick(c.peer);
   event(EventLevel::kWarn, "rmpeer", text);
   reply(id, Status(), {}, text);
-  (void)after;
 }
 
 // ---- ring creation ---------------------------------------------------------------------
@@ -669,7 +664,7 @@ void Allocator::State::paxos_changed() {
     event(EventLevel::kError, "consensus", "cannot split the ring: " + s.message());
     return;
   }
-  for (const Range& r : coalesce(ring.owned_ranges(config.self.name))) {
+  for (const Range& r : coalesce_ranges(ring.owned_ranges(config.self.name))) {
     (void)space.add(r);
   }
   consensus = ConsensusState::kAchieved;
@@ -919,7 +914,7 @@ Effects Allocator::State::finish() {
 }
 
 Status Allocator::State::check_invariants() const {
-  std::vector<Range> ring_view = coalesce(ring.owned_ranges(config.self.name));
+  std::vector<Range> ring_view = coalesce_ranges(ring.owned_ranges(config.self.name));
   if (ring_view != space.owned_ranges()) {
     return Status::internal("space and ring disagree on what this peer owns");
   }
@@ -997,30 +992,10 @@ Effects Allocator::command(Millis now, RequestId id, const Command& command) {
   std::visit(
       [&](const auto& c) {
         using T = std::decay_t<decltype(c)>;
-        if constexpr (std::is_same_v<T, AllocateCommand>) {
-          if (c.subnet.family() != s.universe.family() || !c.subnet.range().overlaps(s.universe)) {
-            s.reply(id, Status::invalid_argument("subnet " + c.subnet.to_string() +
-                                                 " is outside the allocation range " +
-                                                 s.config.universe.to_string()));
-            return;
-          }
-          if (c.owner.size() > kMaxOwnerBytes) {
-            s.reply(id, Status::invalid_argument("owner name is too long"));
-            return;
-          }
-          Pending p{id, c, now + s.config.op_deadline, {}};
-          if (!s.try_pending(p)) {
-            s.pending.push_back(std::move(p));
-          }
-        } else if constexpr (std::is_same_v<T, ClaimCommand>) {
-          if (!s.universe.contains(c.address.address())) {
-            s.reply(id, Status::invalid_argument("address " + c.address.address().to_string() +
-                                                 " is outside the allocation range " +
-                                                 s.config.universe.to_string()));
-            return;
-          }
-          if (c.owner.size() > kMaxOwnerBytes) {
-            s.reply(id, Status::invalid_argument("owner name is too long"));
+        if constexpr (std::is_same_v<T, AllocateCommand> || std::is_same_v<T, ClaimCommand>) {
+          Status valid = s.validate(c);
+          if (!valid.ok()) {
+            s.reply(id, valid);
             return;
           }
           Pending p{id, c, now + s.config.op_deadline, {}};
@@ -1034,7 +1009,7 @@ Effects Allocator::command(Millis now, RequestId id, const Command& command) {
           }
           s.reply(id, Status());
         } else if constexpr (std::is_same_v<T, ReleaseOwnerCommand>) {
-          s.release_owner(id, c.owner);
+          s.reply(id, Status(), s.release_all(c.owner));
         } else if constexpr (std::is_same_v<T, BindCommand>) {
           auto it = s.allocations.find(c.address);
           if (it == s.allocations.end()) {
