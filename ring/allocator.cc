@@ -403,8 +403,10 @@ bool Allocator::State::try_claim(Pending& p, const ClaimCommand& c) {
     if (held->second.owner == owner && !c.owner.empty()) {
       reply(p.id, Status(), {c.address});
     } else {
-      reply(p.id, Status::already_exists("address " + a.to_string() + " is already in use by " +
-                                         held->second.owner));
+      // An anonymous holder's owner is the address itself: naming it would say nothing.
+      std::string holder = held->second.owner == a.to_string() ? "" : " by " + held->second.owner;
+      reply(p.id,
+            Status::already_exists("address " + a.to_string() + " is already in use" + holder));
     }
     return true;
   }

@@ -5,7 +5,8 @@
 #include <string>
 #include <vector>
 
-#include <boost/asio.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 
 #include "driver/config.h"
 #include "driver/daemon.h"
@@ -55,8 +56,9 @@ int launch(const std::vector<std::string>& args) {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "help") {
-    std::printf("usage: weave-ipam launch [flags] [PEER...]   (weave-ipam launch --help)\n"
-                "       weave-ipam --version\n");
+    std::printf(
+        "usage: weave-ipam launch [flags] [PEER...]   (weave-ipam launch --help)\n"
+        "       weave-ipam --version\n");
     return args.empty() ? 2 : 0;
   }
   if (args[0] == "--version" || args[0] == "version") {

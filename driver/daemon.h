@@ -9,7 +9,9 @@
 #include <memory>
 #include <optional>
 
-#include <boost/asio.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "driver/config.h"
 #include "driver/effects_pipeline.h"
@@ -50,6 +52,7 @@ class Daemon : public gossip::MeshHandler {
   void release(ring::Effects& effects);
   void fail_writes(const Status& status, ring::Effects& effects);
   void schedule_tick();
+  void drain(std::function<void()> done, std::chrono::steady_clock::time_point until);
   ring::Millis now() const;
 
   boost::asio::io_context& loop_;

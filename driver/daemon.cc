@@ -1,9 +1,9 @@
 #include "driver/daemon.h"
 
+#include <random>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
-#include <random>
 
 #include "driver/log.h"
 
@@ -12,6 +12,7 @@ namespace {
 
 using nlohmann::json;
 constexpr ring::Millis kTickInterval{100};
+constexpr std::chrono::seconds kStopGrace{5};  // for replies in flight at SIGTERM
 constexpr unsigned kPluginSocketMode = 0660;
 constexpr unsigned kAdminSocketMode = 0600;
 
@@ -166,17 +167,21 @@ Status Daemon::open_store_and_restore() {
 }
 
 Status Daemon::listen() {
-  Result<std::unique_ptr<HttpServer>> plugin = HttpServer::listen_unix(
-      loop_, config_.plugin_socket, kPluginSocketMode,
-      [this](const HttpRequest& r, Responder respond) { on_plugin_request(r, std::move(respond)); });
+  Result<std::unique_ptr<HttpServer>> plugin =
+      HttpServer::listen_unix(loop_, config_.plugin_socket, kPluginSocketMode,
+                              [this](const HttpRequest& r, Responder respond) {
+                                on_plugin_request(r, std::move(respond));
+                              });
   if (!plugin.ok()) {
     return plugin.status();
   }
   plugin_server_ = std::move(*plugin);
   if (!config_.admin_socket.empty()) {
-    Result<std::unique_ptr<HttpServer>> admin = HttpServer::listen_unix(
-        loop_, config_.admin_socket, kAdminSocketMode,
-        [this](const HttpRequest& r, Responder respond) { on_admin_request(r, std::move(respond)); });
+    Result<std::unique_ptr<HttpServer>> admin =
+        HttpServer::listen_unix(loop_, config_.admin_socket, kAdminSocketMode,
+                                [this](const HttpRequest& r, Responder respond) {
+                                  on_admin_request(r, std::move(respond));
+                                });
     if (!admin.ok()) {
       return admin.status();
     }
@@ -249,8 +254,8 @@ void Daemon::on_admin_request(const HttpRequest& request, Responder respond) {
     send_json(200, out);
   } else if (request.method == "POST" && path == "/prime") {
     run(ring::PrimeCommand{}, [send_json](const ring::Reply& r) {
-      send_json(r.status.ok() ? 200 : 500, r.status.ok() ? json::object()
-                                                         : json{{"Err", r.status.message()}});
+      send_json(r.status.ok() ? 200 : 500,
+                r.status.ok() ? json::object() : json{{"Err", r.status.message()}});
     });
   } else if (request.method == "DELETE" && path.rfind("/peer/", 0) == 0) {
     Result<ring::PeerName> peer = ring::PeerName::parse(path.substr(6));
@@ -259,8 +264,8 @@ void Daemon::on_admin_request(const HttpRequest& request, Responder respond) {
       return;
     }
     run(ring::RemovePeerCommand{*peer, false}, [send_json](const ring::Reply& r) {
-      send_json(r.status.ok() ? 200 : 400, r.status.ok() ? json{{"result", r.text}}
-                                                         : json{{"Err", r.status.message()}});
+      send_json(r.status.ok() ? 200 : 400,
+                r.status.ok() ? json{{"result", r.text}} : json{{"Err", r.status.message()}});
     });
   } else {
     send_json(404, {{"Err", "unknown admin endpoint " + request.method + " " + path}});
@@ -333,7 +338,8 @@ void Daemon::on_peer_down(ring::PeerName peer) {
   submit(allocator_->peer_down(now(), peer));
 }
 
-void Daemon::on_message(ring::PeerName from, gossip::Delivery, std::span<const std::uint8_t> payload) {
+void Daemon::on_message(ring::PeerName from, gossip::Delivery,
+                        std::span<const std::uint8_t> payload) {
   submit(allocator_->message(now(), from, payload));
 }
 
@@ -344,17 +350,31 @@ void Daemon::stop(std::function<void()> done) {
   stopping_ = true;
   tick_timer_.cancel();
   log(LogLevel::kInfo, "daemon", "stopping");
-  if (plugin_server_) {
-    plugin_server_->stop();
-  }
-  if (admin_server_) {
-    admin_server_->stop();
-  }
-  if (http_server_) {
-    http_server_->stop();
+  for (auto* server : {&plugin_server_, &admin_server_, &http_server_}) {
+    if (*server) {
+      (*server)->stop();
+    }
   }
   if (allocator_) {
-    submit(allocator_->shutdown(now()));
+    submit(allocator_->shutdown(now()));  // fails what still waits on peers or deadlines
+  }
+  drain(std::move(done), std::chrono::steady_clock::now() + kStopGrace);
+}
+
+// Waits for the replies already decided to become durable and go out, then stops the mesh.
+void Daemon::drain(std::function<void()> done, std::chrono::steady_clock::time_point until) {
+  bool idle = (!pipeline_ || pipeline_->waiting() == 0) && waiting_.empty();
+  if (!idle && std::chrono::steady_clock::now() < until) {
+    tick_timer_.expires_after(std::chrono::milliseconds(10));
+    tick_timer_.async_wait(
+        [this, done = std::move(done), until](const boost::system::error_code&) mutable {
+          drain(std::move(done), until);
+        });
+    return;
+  }
+  if (!idle) {
+    log(LogLevel::kWarn, "daemon", "stopping with replies still unsent",
+        {{"waiting", std::to_string(waiting_.size())}});
   }
   if (store_) {
     store_->flush();
@@ -362,7 +382,9 @@ void Daemon::stop(std::function<void()> done) {
   if (mesh_) {
     mesh_->stop();
   }
-  boost::asio::post(loop_, std::move(done));
+  // One more turn of the loop lets the last replies' socket writes complete.
+  tick_timer_.expires_after(std::chrono::milliseconds(20));
+  tick_timer_.async_wait([done = std::move(done)](const boost::system::error_code&) { done(); });
 }
 
 }  // namespace wipam::driver
