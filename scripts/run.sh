@@ -6,9 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -f driver/main.cc ]; then
-  echo "run.sh: the weave-ipam daemon is not built yet (issue #5: store and plugin socket in progress)." >&2
-  echo "run.sh: scripts/test.sh runs everything that exists so far." >&2
+if [ "$(id -u)" -ne 0 ]; then
+  echo "run.sh: run as root (e.g. sudo scripts/run.sh): the plugin socket lives in /run/docker/plugins" >&2
   exit 1
 fi
 scripts/setup.sh docker
@@ -25,7 +24,7 @@ weave-ipam: starting a single peer for the local Docker (state in $state).
 Try, in another terminal:
   docker network create --ipam-driver weave --subnet 10.32.0.0/16 mynet
   docker run --rm --net mynet wipam-test/busybox:latest ip -4 addr show eth0
-  build/release/weave-ipam status
+  curl -s --unix-socket /run/weave-ipam/admin.sock http://x/status    # or http://127.0.0.1:6784/status
 Stop with Ctrl-C.
 EOT
 exec "$build/weave-ipam" launch --db-path "$state" --ipalloc-init consensus=1 "$@"
