@@ -90,6 +90,13 @@ Status apply(Config& c, const std::string& flag, const std::string& value,
       return bad(flag, value, "must be a prefix length");
     }
     c.pool_prefix_len = n;
+  } else if (flag == "reconcile-grace") {
+    unsigned seconds = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+    if (ec != std::errc() || end != value.data() + value.size() || seconds > 86400) {
+      return bad(flag, value, "must be a number of seconds up to 86400");
+    }
+    c.reconcile_grace = std::chrono::seconds(seconds);
   } else if (flag == "password") {
     c.password = value;
   } else if (flag == "log-level") {
@@ -202,6 +209,9 @@ std::string launch_usage() {
   --admin-socket PATH            admin API socket (default /run/weave-ipam/admin.sock)
   --http-addr HOST:PORT          loopback status and metrics, empty disables (default 127.0.0.1:6784)
   --docker-api URL               Docker API for the events watcher, empty disables
+                                 (default unix:///var/run/docker.sock)
+  --reconcile-grace SECONDS      release a plugin allocation Docker has not held for this
+                                 long (default 60)
   --log-level LEVEL              debug | info | warn | error (default info)
 )";
 }

@@ -3,6 +3,7 @@
 // exits 2). Pure: the environment arrives as a lookup function. Immutable once built.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -28,6 +29,7 @@ struct Config {
   std::string admin_socket = "/run/weave-ipam/admin.sock";
   std::string http_addr = "127.0.0.1:6784";
   std::string docker_api = "unix:///var/run/docker.sock";
+  std::chrono::seconds reconcile_grace{60};  // before an address Docker does not hold is freed
   std::string log_level = "info";
   bool discovery = true;
   std::vector<std::string> peers;  // gossip targets host[:port]

@@ -14,6 +14,8 @@ using nlohmann::json;
 constexpr ring::Millis kTickInterval{100};
 constexpr std::chrono::seconds kStopGrace{5};  // for replies in flight at SIGTERM
 constexpr unsigned kPluginSocketMode = 0660;
+// The time of the last Docker event seen, so a restart replays what it missed.
+constexpr const char* kDockerSinceKey = "m/docker-since";
 constexpr unsigned kAdminSocketMode = 0600;
 
 std::string host_name() {
@@ -114,6 +116,7 @@ Status Daemon::start() {
       return started.with_context("gossip port " + std::to_string(config_.port));
     }
   }
+  WIPAM_RETURN_IF_ERROR(watch_docker());
   schedule_tick();
   log(LogLevel::kInfo, "daemon", "weave-ipam ready",
       {{"peer", self_.to_string()},
@@ -159,6 +162,9 @@ Status Daemon::open_store_and_restore() {
   Result<ring::Effects> restored = allocator_->start(now(), *stored);
   if (!restored.ok()) {
     return restored.status().with_context("state in " + config_.db_path);
+  }
+  if (auto since = stored->find(kDockerSinceKey); since != stored->end()) {
+    docker_since_ = std::strtoll(since->second.c_str(), nullptr, 10);
   }
   ipam_ = std::make_unique<IpamApi>(config_.range, config_.default_subnet, config_.pool_prefix_len);
   WIPAM_RETURN_IF_ERROR(ipam_->restore(*stored).with_context("state in " + config_.db_path));
@@ -272,6 +278,73 @@ void Daemon::on_admin_request(const HttpRequest& request, Responder respond) {
   }
 }
 
+Status Daemon::watch_docker() {
+  if (config_.docker_api.empty()) {
+    return Status();
+  }
+  Result<std::unique_ptr<DockerClient>> client = DockerClient::make(loop_, config_.docker_api);
+  if (!client.ok()) {
+    return client.status();
+  }
+  auto grace = std::chrono::duration_cast<ring::Millis>(config_.reconcile_grace);
+  reconciler_ = std::make_unique<Reconciler>(grace);
+  DockerWatcher::Hooks hooks;
+  hooks.network_changed = [this](const DockerNetwork& n) { bind_containers(n); };
+  hooks.container_gone = [this](const std::string& container) {
+    run(ring::ReleaseOwnerCommand{container}, [container](const ring::Reply& r) {
+      for (const ring::Cidr& a : r.addresses) {
+        log(LogLevel::kInfo, "docker", "released the address of a container that exited",
+            {{"container", container.substr(0, 12)}, {"address", a.address().to_string()}});
+      }
+    });
+  };
+  hooks.reconcile = [this](const DockerView& docker) { reconcile(docker); };
+  // Reconcile at least twice per grace period, so a leak is freed within about 1.5 graces.
+  auto interval = std::max(std::chrono::milliseconds(500),
+                           std::chrono::duration_cast<std::chrono::milliseconds>(grace / 2));
+  watcher_ = std::make_unique<DockerWatcher>(loop_, std::move(*client), std::move(hooks), interval);
+  watcher_->start(docker_since_);
+  return Status();
+}
+
+// Records which container holds each anonymous plugin allocation, so the container's exit
+// can release exactly its addresses (never an address alone: it may be someone else's now).
+void Daemon::bind_containers(const DockerNetwork& network) {
+  const auto& allocations = allocator_->allocations();
+  for (const auto& [address, container] : network.containers) {
+    auto it = allocations.find(address);
+    if (it != allocations.end() && it->second == address.to_string()) {
+      run(ring::BindCommand{address, container}, [](const ring::Reply&) {});
+    }
+  }
+}
+
+void Daemon::save_docker_since() {
+  if (watcher_ && watcher_->last_event_time() > docker_since_) {
+    docker_since_ = watcher_->last_event_time();
+    ring::Effects fx;
+    fx.writes.push_back({std::string(kDockerSinceKey), std::to_string(docker_since_)});
+    submit(std::move(fx));
+  }
+}
+
+void Daemon::reconcile(const DockerView& docker) {
+  save_docker_since();
+  std::vector<ring::Cidr> pools;
+  for (const auto& [id, pool] : ipam_->pools()) {
+    pools.push_back(pool.subnet);
+  }
+  Reconciler::Plan plan = reconciler_->plan(now(), docker, allocator_->allocations(), pools);
+  for (const ring::BindCommand& bind : plan.binds) {
+    run(bind, [](const ring::Reply&) {});
+  }
+  for (const ring::ReleaseCommand& release : plan.releases) {
+    log(LogLevel::kWarn, "reconcile", "releasing an address no container holds",
+        {{"address", release.address.to_string()}, {"owner", release.owner.value_or("")}});
+    run(release, [](const ring::Reply&) {});
+  }
+}
+
 void Daemon::run(const ring::Command& command, std::function<void(const ring::Reply&)> done) {
   ring::RequestId id = next_id_++;
   waiting_[id] = std::move(done);
@@ -354,6 +427,10 @@ void Daemon::stop(std::function<void()> done) {
     if (*server) {
       (*server)->stop();
     }
+  }
+  if (watcher_) {
+    save_docker_since();
+    watcher_->stop();
   }
   if (allocator_) {
     submit(allocator_->shutdown(now()));  // fails what still waits on peers or deadlines

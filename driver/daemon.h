@@ -14,9 +14,11 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "driver/config.h"
+#include "driver/docker_watcher.h"
 #include "driver/effects_pipeline.h"
 #include "driver/http_server.h"
 #include "driver/ipam_api.h"
+#include "driver/reconciler.h"
 #include "driver/store.h"
 #include "gossip/mesh.h"
 #include "ring/allocator.h"
@@ -51,6 +53,10 @@ class Daemon : public gossip::MeshHandler {
   void submit(ring::Effects effects);
   void release(ring::Effects& effects);
   void fail_writes(const Status& status, ring::Effects& effects);
+  Status watch_docker();
+  void bind_containers(const DockerNetwork& network);
+  void reconcile(const DockerView& docker);
+  void save_docker_since();
   void schedule_tick();
   void drain(std::function<void()> done, std::chrono::steady_clock::time_point until);
   ring::Millis now() const;
@@ -66,11 +72,14 @@ class Daemon : public gossip::MeshHandler {
   std::unique_ptr<HttpServer> admin_server_;
   std::unique_ptr<HttpServer> http_server_;
   std::unique_ptr<gossip::Mesh> mesh_;
+  std::unique_ptr<Reconciler> reconciler_;
+  std::unique_ptr<DockerWatcher> watcher_;
   boost::asio::steady_timer tick_timer_;
   std::chrono::steady_clock::time_point started_;
   ring::RequestId next_id_ = 1;
   std::map<ring::RequestId, std::function<void(const ring::Reply&)>> waiting_;
   std::vector<std::uint8_t> gossip_payload_;  // the last ring update whose state is durable
+  std::int64_t docker_since_ = 0;
   bool stopping_ = false;
 };
 

@@ -262,13 +262,21 @@ IpamApi::Outcome IpamApi::request_address(const json& request) {
                                   "this plugin?"));
   }
   Cidr subnet = pool->second.subnet;
+  // The gateway is recorded under its pool: Docker's network inspect does not show a
+  // gateway it did not choose itself, so reconcile must recognise it by its owner.
+  std::string owner;
+  if (auto type = options->find("RequestAddressType");
+      type != options->end() && type->is_string() &&
+      type->get<std::string>() == "com.docker.network.gateway") {
+    owner = kGatewayOwnerPrefix + *id;
+  }
   Outcome out;
   if (address->empty()) {
     std::optional<ring::Range> within;
     if (pool->second.sub_pool) {
       within = pool->second.sub_pool->range();
     }
-    out.command = ring::AllocateCommand{"", subnet, within};
+    out.command = ring::AllocateCommand{owner, subnet, within};
   } else {
     Result<ring::Address> a = ring::Address::parse(*address);
     if (!a.ok()) {
@@ -278,7 +286,7 @@ IpamApi::Outcome IpamApi::request_address(const json& request) {
       return fail(Status::invalid_argument("address " + *address + " is outside the pool " +
                                            subnet.to_string()));
     }
-    out.command = ring::ClaimCommand{"", Cidr(*a, subnet.prefix_len())};
+    out.command = ring::ClaimCommand{owner, Cidr(*a, subnet.prefix_len())};
   }
   out.finish = [prefix = subnet.prefix_len()](const ring::Reply& reply) {
     if (!reply.status.ok()) {

@@ -59,6 +59,8 @@ class IpamApi {
   const std::map<std::string, PoolRecord>& pools() const { return pools_; }
 
   static constexpr const char* kPoolKeyPrefix = "p/";
+  // Owner of a network's gateway address: this prefix and the pool ID.
+  static constexpr const char* kGatewayOwnerPrefix = "gateway:";
   static constexpr std::size_t kMaxBodyBytes = 64 * 1024;
 
  private:

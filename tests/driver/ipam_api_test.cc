@@ -176,6 +176,11 @@ TEST_F(IpamApiTest, SpecificAddressBecomesAClaimAndMustLieInThePool) {
                       .dump());
   ASSERT_TRUE(out.command);
   EXPECT_EQ(std::get<ring::ClaimCommand>(*out.command).address.to_string(), "10.32.5.7/24");
+  // A gateway is recorded under its pool, so reconcile can tell it from a leaked address.
+  EXPECT_EQ(std::get<ring::ClaimCommand>(*out.command).owner, "gateway:" + id);
+  out = api_.handle("/IpamDriver.RequestAddress", json{{"PoolID", id}, {"Address", ""}}.dump());
+  ASSERT_TRUE(out.command);
+  EXPECT_EQ(std::get<ring::AllocateCommand>(*out.command).owner, "");
   EXPECT_EQ(
       err("/IpamDriver.RequestAddress", json{{"PoolID", id}, {"Address", "10.32.6.7"}}.dump()),
       "address 10.32.6.7 is outside the pool 10.32.5.0/24");

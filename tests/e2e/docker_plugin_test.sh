@@ -4,7 +4,9 @@
 # claims and conflicts, release on container removal, pools released with the network,
 # malformed requests refused while the daemon keeps serving, a restart keeping running
 # containers' addresses, and kill -9 in the middle of a burst of `docker run` losing no
-# acknowledged allocation. Prints "N passed, M failed"; exits non-zero on any failure.
+# acknowledged allocation, Docker events binding addresses to containers and releasing a
+# container that died while weave-ipam was down, and reconcile freeing a leaked address.
+# Prints "N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
 bin=$(readlink -f "$1")
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,10 +23,11 @@ ok() { echo "PASS: $1"; passed=$((passed + 1)); }
 bad() { echo "FAIL: $1"; failed=$((failed + 1)); }
 check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 
+# Extra arguments override the defaults (later flags win).
 start_daemon() {
   "$bin" launch --db-path "$work/state" --plugin-socket "$sock" --admin-socket "$admin" \
-    --http-addr "" --docker-api "" --port $((20000 + $$ % 20000)) \
-    --ipalloc-range 10.99.0.0/16 --ipalloc-init consensus=1 --nickname e2e \
+    --http-addr "" --reconcile-grace 300 --port $((20000 + $$ % 20000)) \
+    --ipalloc-range 10.99.0.0/16 --ipalloc-init consensus=1 --nickname e2e "$@" \
     >>"$work/daemon.log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do
@@ -37,6 +40,8 @@ start_daemon() {
 admin_get() { curl -s --unix-socket "$admin" "http://x$1"; }
 plugin_post() { curl -s -o "$work/body" -w '%{http_code}' --unix-socket "$sock" -X POST -d "$2" "http://x$1"; }
 allocated() { admin_get /allocations | python3 -c "import json,sys; print(' '.join(sorted(json.load(sys.stdin))))"; }
+owner_of() { admin_get /allocations | python3 -c "import json,sys; print(json.load(sys.stdin).get('$1',''))"; }
+wait_for() { for _ in $(seq 100); do eval "$1" && return 0; sleep 0.1; done; return 1; }
 ip_of() { docker inspect -f "{{(index .NetworkSettings.Networks \"$2\").IPAddress}}" "$1"; }
 
 cleanup() {
@@ -129,5 +134,39 @@ a6=$(ip_of e2e-6-$$ e2e-a-$$)
 check "a container started after the crash gets an unused address ($a6)" \
   "[ -n '$a6' ] && ! echo '$seen' | grep -qw '$a6'"
 
+# Docker events: a connect binds the address to its container; a container that dies while
+# weave-ipam is down (so dockerd cannot release its address) is released from its die
+# event, replayed from the last event time the daemon stored.
+docker run -d $L --name e2e-ev-$$ --net e2e-a-$$ $image sleep 600 >/dev/null
+ev=$(docker inspect -f '{{.Id}}' e2e-ev-$$)
+aev=$(ip_of e2e-ev-$$ e2e-a-$$)
+check "Docker's connect event binds $aev to its container" "wait_for '[ \"\$(owner_of $aev)\" = $ev ]'"
+kill -TERM "$pid"; wait "$pid"
+docker kill e2e-ev-$$ >/dev/null 2>&1
+start_daemon
+check "a container that died while weave-ipam was down is released by its replayed die event" \
+  "wait_for '! allocated | grep -qw $aev' && grep -q 'released the address of a container that exited.*container=${ev:0:12}' $work/daemon.log"
+
+# Reconcile: an address whose release was missed, and that no container holds, is freed
+# after the grace period; everything Docker still holds stays.
+kill -TERM "$pid"; wait "$pid"
+start_daemon --docker-api ""  # no events: the next container's address stays anonymous
+docker run -d $L --name e2e-lk-$$ --net e2e-a-$$ $image sleep 600 >/dev/null
+alk=$(ip_of e2e-lk-$$ e2e-a-$$)
+kill -TERM "$pid"; wait "$pid"
+docker rm -f e2e-lk-$$ >/dev/null 2>&1
+start_daemon --reconcile-grace 1
+check "reconcile releases the leaked address $alk" \
+  "wait_for '! allocated | grep -qw $alk' && grep -q 'releasing an address no container holds.*address=$alk' $work/daemon.log"
+sleep 2  # two more reconcile rounds
+held=$(allocated)
+lost=0
+for c in $(docker ps -q --filter "label=wipam-e2e=$$" --filter "network=e2e-a-$$"); do
+  echo "$held" | grep -qw "$(ip_of "$c" e2e-a-$$)" || lost=1
+done
+check "reconcile keeps every running container's address" "[ $lost = 0 ]"
+check "reconcile keeps the networks' gateways" "admin_get /allocations | grep -q 'gateway:weave-10.99.1.0/24'"
+
+[ $failed -eq 0 ] || { echo "--- daemon log (last 60 lines) ---"; tail -60 "$work/daemon.log"; }
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]

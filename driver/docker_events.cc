@@ -1,0 +1,147 @@
+#include "driver/docker_events.h"
+
+#include <nlohmann/json.hpp>
+
+namespace wipam::driver {
+namespace {
+
+using nlohmann::json;
+
+Result<json> parse_object(std::string_view text, const char* what) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) {
+    return Status::invalid_argument(std::string("Docker sent a malformed ") + what);
+  }
+  return j;
+}
+
+std::string string_at(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// "10.99.1.2/24" or "10.99.1.2"; empty is "none".
+Result<ring::Address> address_of(const std::string& text) {
+  std::string_view host = text;
+  if (auto slash = host.find('/'); slash != std::string_view::npos) {
+    host = host.substr(0, slash);
+  }
+  return ring::Address::parse(host);
+}
+
+}  // namespace
+
+Result<DockerEvent> parse_docker_event(std::string_view text) {
+  Result<json> j = parse_object(text, "event");
+  if (!j.ok()) {
+    return j.status();
+  }
+  DockerEvent e;
+  e.type = string_at(*j, "Type");
+  e.action = string_at(*j, "Action");
+  auto actor = j->find("Actor");
+  if (actor != j->end() && actor->is_object()) {
+    e.actor = string_at(*actor, "ID");
+    auto attributes = actor->find("Attributes");
+    if (attributes != actor->end() && attributes->is_object()) {
+      for (const auto& [key, value] : attributes->items()) {
+        if (value.is_string()) {
+          e.attributes[key] = value.get<std::string>();
+        }
+      }
+    }
+  }
+  auto time = j->find("time");
+  if (time != j->end() && time->is_number_integer()) {
+    e.time = time->get<std::int64_t>();
+  }
+  if (e.type.empty() || e.action.empty()) {
+    return Status::invalid_argument("Docker sent an event without Type or Action");
+  }
+  return e;
+}
+
+Result<DockerNetwork> parse_docker_network(std::string_view text) {
+  Result<json> j = parse_object(text, "network");
+  if (!j.ok()) {
+    return j.status();
+  }
+  DockerNetwork n;
+  n.id = string_at(*j, "Id");
+  auto ipam = j->find("IPAM");
+  if (ipam != j->end() && ipam->is_object()) {
+    n.ipam_driver = string_at(*ipam, "Driver");
+    auto configs = ipam->find("Config");
+    if (configs != ipam->end() && configs->is_array()) {
+      for (const json& config : *configs) {
+        if (!config.is_object()) {
+          continue;
+        }
+        if (Result<ring::Cidr> subnet = ring::Cidr::parse(string_at(config, "Subnet"));
+            subnet.ok()) {
+          n.subnets.push_back(*subnet);
+        }
+        if (Result<ring::Address> gateway = address_of(string_at(config, "Gateway"));
+            gateway.ok()) {
+          n.reserved.push_back(*gateway);
+        }
+        auto aux = config.find("AuxiliaryAddresses");
+        if (aux != config.end() && aux->is_object()) {
+          for (const auto& [name, value] : aux->items()) {
+            if (!value.is_string()) {
+              continue;
+            }
+            if (Result<ring::Address> a = address_of(value.get<std::string>()); a.ok()) {
+              n.reserved.push_back(*a);
+            }
+          }
+        }
+      }
+    }
+  }
+  auto containers = j->find("Containers");
+  if (containers != j->end() && containers->is_object()) {
+    for (const auto& [id, endpoint] : containers->items()) {
+      if (!endpoint.is_object()) {
+        continue;
+      }
+      for (const char* key : {"IPv4Address", "IPv6Address"}) {
+        if (Result<ring::Address> a = address_of(string_at(endpoint, key)); a.ok()) {
+          n.containers[*a] = id;
+        }
+      }
+    }
+  }
+  if (n.id.empty()) {
+    return Status::invalid_argument("Docker sent a network without an Id");
+  }
+  return n;
+}
+
+Result<std::vector<std::string>> parse_docker_network_ids(std::string_view text) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_array()) {
+    return Status::invalid_argument("Docker sent a malformed network list");
+  }
+  std::vector<std::string> ids;
+  for (const json& network : j) {
+    if (network.is_object() && !string_at(network, "Id").empty()) {
+      ids.push_back(string_at(network, "Id"));
+    }
+  }
+  return ids;
+}
+
+bool is_container_id(std::string_view owner) {
+  if (owner.size() != 64) {
+    return false;
+  }
+  for (char c : owner) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace wipam::driver

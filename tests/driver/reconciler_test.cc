@@ -1,0 +1,119 @@
+// Reconciler and the Docker JSON it reads: what is bound, what is released, and when.
+#include "driver/reconciler.h"
+
+#include <gtest/gtest.h>
+
+#include "driver/docker_events.h"
+
+namespace wipam::driver {
+namespace {
+
+using ring::Address;
+using ring::Millis;
+
+Address ip(const char* text) { return *Address::parse(text); }
+const std::string kC1(64, 'a');
+const std::string kC2(64, 'b');
+
+TEST(DockerEventsTest, ParsesAnEventAndRefusesGarbage) {
+  Result<DockerEvent> e = parse_docker_event(
+      R"({"Type":"network","Action":"connect","Actor":{"ID":"n1","Attributes":{"container":"c1","name":"x"}},"time":1700000000,"timeNano":1})");
+  ASSERT_TRUE(e.ok()) << e.status().to_string();
+  EXPECT_EQ(e->type, "network");
+  EXPECT_EQ(e->action, "connect");
+  EXPECT_EQ(e->actor, "n1");
+  EXPECT_EQ(e->attributes.at("container"), "c1");
+  EXPECT_EQ(e->time, 1700000000);
+  EXPECT_FALSE(parse_docker_event("{not json").ok());
+  EXPECT_FALSE(parse_docker_event("[1,2]").ok());
+  EXPECT_FALSE(parse_docker_event(R"({"Type":3,"Action":"die"})").ok());
+  // Wrong types inside are skipped, not fatal.
+  e = parse_docker_event(
+      R"({"Type":"container","Action":"die","Actor":{"ID":5,"Attributes":[]},"time":"x"})");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->actor, "");
+}
+
+TEST(DockerEventsTest, ParsesANetworksContainersGatewaysAndAuxAddresses) {
+  Result<DockerNetwork> n = parse_docker_network(R"({
+    "Id": "n1", "IPAM": {"Driver": "weave", "Config": [
+      {"Subnet": "10.99.1.0/24", "Gateway": "10.99.1.254",
+       "AuxiliaryAddresses": {"router": "10.99.1.253", "bad": 7}}]},
+    "Containers": {
+      ")" + kC1 + R"(": {"IPv4Address": "10.99.1.2/24", "IPv6Address": ""},
+      "ep-123": {"IPv4Address": "10.99.1.3/24"},
+      "weird": "not an object"}})");
+  ASSERT_TRUE(n.ok()) << n.status().to_string();
+  EXPECT_EQ(n->ipam_driver, "weave");
+  ASSERT_EQ(n->subnets.size(), 1u);
+  EXPECT_EQ(n->subnets[0].to_string(), "10.99.1.0/24");
+  EXPECT_EQ(n->containers.at(ip("10.99.1.2")), kC1);
+  EXPECT_EQ(n->containers.at(ip("10.99.1.3")), "ep-123");
+  EXPECT_EQ(n->reserved, (std::vector<Address>{ip("10.99.1.254"), ip("10.99.1.253")}));
+  EXPECT_FALSE(parse_docker_network(R"({"IPAM":{}})").ok());
+  EXPECT_FALSE(parse_docker_network("").ok());
+  Result<std::vector<std::string>> ids =
+      parse_docker_network_ids(R"([{"Id":"a"},{"Name":"no id"},{"Id":"b"}])");
+  ASSERT_TRUE(ids.ok());
+  EXPECT_EQ(*ids, (std::vector<std::string>{"a", "b"}));
+  EXPECT_FALSE(parse_docker_network_ids(R"({"Id":"a"})").ok());
+}
+
+TEST(DockerEventsTest, ContainerIdsAreSixtyFourLowercaseHexDigits) {
+  EXPECT_TRUE(is_container_id(kC1));
+  EXPECT_FALSE(is_container_id("10.99.1.2"));
+  EXPECT_FALSE(is_container_id(std::string(64, 'A')));
+  EXPECT_FALSE(is_container_id(std::string(63, 'a')));
+}
+
+class ReconcilerTest : public ::testing::Test {
+ protected:
+  Reconciler reconciler_{Millis{1000}};
+  std::vector<ring::Cidr> pools_{*ring::Cidr::parse("10.99.1.0/24")};
+};
+
+TEST_F(ReconcilerTest, BindsAnonymousAllocationsDockerShowsOnAContainer) {
+  DockerView docker;
+  docker.containers[ip("10.99.1.2")] = kC1;
+  docker.containers[ip("10.99.1.3")] = kC2;
+  std::map<Address, std::string> ours{{ip("10.99.1.2"), "10.99.1.2"}, {ip("10.99.1.3"), kC2}};
+  Reconciler::Plan plan = reconciler_.plan(Millis{0}, docker, ours, pools_);
+  ASSERT_EQ(plan.binds.size(), 1u);
+  EXPECT_EQ(plan.binds[0].address, ip("10.99.1.2"));
+  EXPECT_EQ(plan.binds[0].owner, kC1);
+  EXPECT_TRUE(plan.releases.empty());
+}
+
+TEST_F(ReconcilerTest, ReleasesOnlyAfterTheGracePeriodAndOnlyThePluginsOwnAllocations) {
+  DockerView docker;
+  docker.reserved.insert(ip("10.99.1.254"));
+  std::map<Address, std::string> ours{
+      {ip("10.99.1.2"), "10.99.1.2"},        // anonymous, unheld: a leak
+      {ip("10.99.1.3"), kC1},                // bound to a container that is gone: a leak
+      {ip("10.99.1.4"), "my-script"},        // an admin allocation: never reconciled
+      {ip("10.99.1.5"), "gateway:weave-x"},  // a gateway: never reconciled
+      {ip("10.99.1.254"), "10.99.1.254"},    // Docker's auxiliary address: held
+      {ip("10.99.2.7"), "10.99.2.7"}};       // outside this host's pools
+  EXPECT_TRUE(reconciler_.plan(Millis{0}, docker, ours, pools_).releases.empty());
+  EXPECT_TRUE(reconciler_.plan(Millis{999}, docker, ours, pools_).releases.empty());
+  Reconciler::Plan plan = reconciler_.plan(Millis{1000}, docker, ours, pools_);
+  ASSERT_EQ(plan.releases.size(), 2u);
+  EXPECT_EQ(plan.releases[0].address, ip("10.99.1.2"));
+  EXPECT_EQ(plan.releases[0].owner, "10.99.1.2");
+  EXPECT_EQ(plan.releases[1].address, ip("10.99.1.3"));
+  EXPECT_EQ(plan.releases[1].owner, kC1);  // a release that loses a race to a rebind is a no-op
+}
+
+TEST_F(ReconcilerTest, AnAddressHeldAgainStartsItsGracePeriodOver) {
+  std::map<Address, std::string> ours{{ip("10.99.1.2"), "10.99.1.2"}};
+  DockerView empty;
+  DockerView holding;
+  holding.containers[ip("10.99.1.2")] = kC1;
+  EXPECT_TRUE(reconciler_.plan(Millis{0}, empty, ours, pools_).releases.empty());
+  EXPECT_TRUE(reconciler_.plan(Millis{900}, holding, ours, pools_).releases.empty());
+  EXPECT_TRUE(reconciler_.plan(Millis{1500}, empty, ours, pools_).releases.empty());
+  EXPECT_EQ(reconciler_.plan(Millis{2500}, empty, ours, pools_).releases.size(), 1u);
+}
+
+}  // namespace
+}  // namespace wipam::driver
