@@ -14,6 +14,9 @@ using nlohmann::json;
 constexpr ring::Millis kTickInterval{100};
 constexpr std::chrono::seconds kStopGrace{5};  // for replies in flight at SIGTERM
 constexpr unsigned kPluginSocketMode = 0660;
+// The layout of the store (driver/STORE_FORMAT.md); bumped on incompatible changes.
+constexpr const char* kFormatKey = "m/format";
+constexpr const char* kFormat = "1";
 // The time of the last Docker event seen, so a restart replays what it missed.
 constexpr const char* kDockerSinceKey = "m/docker-since";
 constexpr unsigned kAdminSocketMode = 0600;
@@ -126,6 +129,36 @@ Status Daemon::start() {
   return Status();
 }
 
+// Refuses state this binary or these flags would misread or drop: a newer format, another
+// allocation range, another peer name. Dropping it would hand out addresses it records as
+// held, so the operator decides (Weave silently discarded it, #2209).
+Status Daemon::check_store_matches(const std::map<std::string, std::string>& stored) const {
+  const std::string& path = config_.db_path;
+  const std::string fresh = "; or move " + path +
+                            " aside to start afresh (this peer then "
+                            "forgets its allocations)";
+  if (auto format = stored.find(kFormatKey); format != stored.end() && format->second != kFormat) {
+    return Status::failed_precondition("the state in " + path + " has format " + format->second +
+                                       ", written by another weave-ipam version (this one reads " +
+                                       kFormat + ")" + fresh);
+  }
+  if (auto universe = stored.find(ring::kUniverseKey);
+      universe != stored.end() && universe->second != config_.range.to_string()) {
+    return Status::failed_precondition("the state in " + path + " is for --ipalloc-range " +
+                                       universe->second + ", not " + config_.range.to_string() +
+                                       ": start with that range" + fresh);
+  }
+  if (auto identity = stored.find(ring::kIdentityKey); identity != stored.end() && config_.name) {
+    std::string name = identity->second.substr(0, identity->second.find(' '));
+    if (name != config_.name->to_string()) {
+      return Status::failed_precondition("the state in " + path + " belongs to peer " + name +
+                                         ", not --name " + config_.name->to_string() +
+                                         ": start with that name" + fresh);
+    }
+  }
+  return Status();
+}
+
 Status Daemon::open_store_and_restore() {
   Result<std::unique_ptr<Store>> store = Store::open(config_.db_path, loop_);
   if (!store.ok()) {
@@ -136,6 +169,7 @@ Status Daemon::open_store_and_restore() {
   if (!stored.ok()) {
     return stored.status();
   }
+  WIPAM_RETURN_IF_ERROR(check_store_matches(*stored));
   self_.nickname = config_.nickname.empty() ? host_name() : config_.nickname;
   self_.uid = random_u64();
   auto identity = stored->find(ring::kIdentityKey);
@@ -168,6 +202,7 @@ Status Daemon::open_store_and_restore() {
   }
   ipam_ = std::make_unique<IpamApi>(config_.range, config_.default_subnet, config_.pool_prefix_len);
   WIPAM_RETURN_IF_ERROR(ipam_->restore(*stored).with_context("state in " + config_.db_path));
+  restored->writes.push_back({kFormatKey, std::string(kFormat)});
   submit(std::move(*restored));
   return Status();
 }

@@ -46,6 +46,7 @@ class Daemon : public gossip::MeshHandler {
 
  private:
   Status open_store_and_restore();
+  Status check_store_matches(const std::map<std::string, std::string>& stored) const;
   Status listen();
   void on_plugin_request(const HttpRequest& request, Responder respond);
   void on_admin_request(const HttpRequest& request, Responder respond);
