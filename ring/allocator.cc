@@ -10,6 +10,9 @@ namespace {
 
 constexpr const char* kPeerOwnerPrefix = "peer:";
 constexpr std::size_t kMaxOwnerBytes = 1024;
+// Peers that each change to our consensus state is relayed to (see send_paxos()); a cluster
+// of no more peers than this hears every change by broadcast.
+constexpr std::size_t kPaxosRelays = 4;
 
 std::string millis_text(Millis m) {
   return m.count() % 1000 == 0 ? std::to_string(m.count() / 1000) + "s"
@@ -141,6 +144,7 @@ struct Allocator::State {
   void establish_ring();
   void on_paxos(PeerName from, const PaxosUpdate& m);
   void paxos_changed();
+  void send_paxos();
   void on_ring(PeerName from, const RingUpdate& m, bool reply_if_behind);
   void apply_ownership_change(const MergeOutcome& outcome);
   void give_up_range(const Range& lost);
@@ -152,8 +156,10 @@ struct Allocator::State {
   Status check_invariants() const;
   Effects finish();
 
-  std::set<PeerName> held_dirty;  // owners to tell at the end of this step
-  bool paxos_broadcast_due = false;
+  std::set<PeerName> held_dirty;   // owners to tell at the end of this step
+  bool paxos_send_due = false;     // our consensus knowledge changed since we last sent it
+  bool paxos_own_changed = false;  // and our own state with it
+  PeerName paxos_relay_cursor = config.self.name;  // the last peer relayed to, in name order
 };
 
 // ---- small helpers -------------------------------------------------------------------
@@ -653,10 +659,10 @@ void Allocator::State::paxos_changed() {
     paxos_persistent = promised;
     std::vector<std::uint8_t> bytes = Paxos::encode_persistent(promised);
     fx.writes.push_back({kPaxosKey, std::string(bytes.begin(), bytes.end())});
+    paxos_own_changed = true;
   }
-  // Coalesced: at most one consensus broadcast per tick, or every peer's change would be
-  // rebroadcast by every other peer at once (n^2 messages of size n).
-  paxos_broadcast_due = true;
+  // Coalesced: sent at most once per tick, by send_paxos().
+  paxos_send_due = true;
   std::optional<std::vector<PeerName>> decided = paxos->consensus();
   if (!decided || !ring.empty()) {
     return;
@@ -675,6 +681,39 @@ void Allocator::State::paxos_changed() {
   event(EventLevel::kInfo, "consensus",
         "consensus reached: ring split among " + std::to_string(decided->size()) + " peers");
   retry_pending();
+}
+
+// Sends what we know of the consensus, encoded once. A small cluster hears every change by
+// broadcast. In a larger one that would cost every round n^2 messages of n entries, so the
+// roles of Paxos choose the receivers: a proposer broadcasts its own changes (the request for
+// promises, then for acceptance); an elector tells the proposer it promised of its own (its
+// promise, its acceptance); and every change goes on to the next kPaxosRelays reachable peers
+// in name order, a different few each time, which carries it to those that missed it.
+void Allocator::State::send_paxos() {
+  PaxosUpdate update{Paxos::encode(paxos->gossip())};
+  PeerName proposer = paxos->persistent().promised.proposer;
+  bool own_changed = std::exchange(paxos_own_changed, false);
+  if (reachable.size() <= kPaxosRelays || (own_changed && proposer == config.self.name)) {
+    send(Delivery::kBroadcast, PeerName(), std::move(update));
+    return;
+  }
+  std::vector<PeerName> targets;
+  if (own_changed && !proposer.unknown() && reachable.contains(proposer)) {
+    targets.push_back(proposer);
+  }
+  auto next = reachable.upper_bound(paxos_relay_cursor);
+  for (std::size_t k = 0; k < kPaxosRelays; ++k) {
+    if (next == reachable.end()) {
+      next = reachable.begin();
+    }
+    paxos_relay_cursor = *next++;
+    if (targets.empty() || targets.front() != paxos_relay_cursor) {
+      targets.push_back(paxos_relay_cursor);
+    }
+  }
+  for (PeerName to : targets) {
+    send(Delivery::kUnicast, to, update);
+  }
 }
 
 void Allocator::State::on_paxos(PeerName from, const PaxosUpdate& m) {
@@ -1122,10 +1161,10 @@ Effects Allocator::tick(Millis now) {
     s.paxos->think();
     s.paxos_changed();
   }
-  if (s.paxos_broadcast_due && s.paxos && s.ring.empty()) {
-    s.send(Delivery::kBroadcast, PeerName(), PaxosUpdate{Paxos::encode(s.paxos->gossip())});
+  if (s.paxos_send_due && s.paxos && s.ring.empty()) {
+    s.send_paxos();
   }
-  s.paxos_broadcast_due = false;
+  s.paxos_send_due = false;
   if (now - s.last_free_report >= s.config.free_report_interval) {
     s.last_free_report = now;
     s.report_free();

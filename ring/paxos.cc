@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <iterator>
 #include <string>
 #include <utility>
 
@@ -15,20 +16,27 @@ namespace {
 
 using nlohmann::json;
 
-// Gossip is [kGossipFormat, [[name, state], ...]] with names strictly ascending; the
-// persisted record is [kPersistentFormat, state]; a state is
+// Gossip is [kGossipFormat, [[value, ...], [entry, ...]]]: each distinct value once, as a list
+// of names, then one entry per elector, names strictly ascending, an entry being
+// [name, promised round, promised proposer, accepted round, accepted proposer, value index]
+// with a null index iff nothing was accepted. Every value is referred to. The persisted
+// record is [kPersistentFormat, state], a state being
 // [promised round, promised proposer, accepted round, accepted proposer, [value names]].
 // Names are their 48-bit values; a proposal with round 0 has proposer 0.
-constexpr std::uint64_t kGossipFormat = 1;
+constexpr std::uint64_t kGossipFormat = 2;
 constexpr std::uint64_t kPersistentFormat = 1;
 
-json encode_state(const PaxosNodeState& s) {
-  json value = json::array();
-  for (PeerName name : s.accepted_value) {
-    value.push_back(name.value());
+json encode_names(const PaxosValue& value) {
+  json names = json::array();
+  for (PeerName name : value.names()) {
+    names.push_back(name.value());
   }
+  return names;
+}
+
+json encode_state(const PaxosNodeState& s) {
   return json::array({s.promised.round, s.promised.proposer.value(), s.accepted_id.round,
-                      s.accepted_id.proposer.value(), std::move(value)});
+                      s.accepted_id.proposer.value(), encode_names(s.accepted_value)});
 }
 
 // A name, which may be the unknown (zero) name only where `allow_unknown`.
@@ -54,22 +62,33 @@ Result<PaxosProposal> decode_proposal(const json& round, const json& proposer) {
   return PaxosProposal{round.get<std::uint64_t>(), *name};
 }
 
+// Decodes a list of names; value_flaw() is for the caller to check.
+Result<PaxosValue> decode_names(const json& j) {
+  if (!j.is_array() || j.size() > kMaxPaxosNodes) {
+    return Status::corruption("paxos value is not a bounded list of names");
+  }
+  std::vector<PeerName> names;
+  names.reserve(j.size());
+  for (const json& item : j) {
+    Result<PeerName> name = decode_name(item, /*allow_unknown=*/false);
+    WIPAM_RETURN_IF_ERROR(name.status());
+    names.push_back(*name);
+  }
+  return PaxosValue(std::move(names));
+}
+
 // Decodes and validates one state.
 Result<PaxosNodeState> decode_state(const json& j) {
-  if (!j.is_array() || j.size() != 5 || !j[4].is_array() || j[4].size() > kMaxPaxosNodes) {
+  if (!j.is_array() || j.size() != 5) {
     return Status::corruption("paxos state is not [round, proposer, round, proposer, names]");
   }
   Result<PaxosProposal> promised = decode_proposal(j[0], j[1]);
   WIPAM_RETURN_IF_ERROR(promised.status());
   Result<PaxosProposal> accepted = decode_proposal(j[2], j[3]);
   WIPAM_RETURN_IF_ERROR(accepted.status());
-  PaxosNodeState state{*promised, *accepted, {}};
-  state.accepted_value.reserve(j[4].size());
-  for (const json& item : j[4]) {
-    Result<PeerName> name = decode_name(item, /*allow_unknown=*/false);
-    WIPAM_RETURN_IF_ERROR(name.status());
-    state.accepted_value.push_back(*name);
-  }
+  Result<PaxosValue> value = decode_names(j[4]);
+  WIPAM_RETURN_IF_ERROR(value.status());
+  PaxosNodeState state{*promised, *accepted, std::move(*value)};
   Status valid = Paxos::validate(state);
   if (!valid.ok()) {
     return Status::corruption(valid.message());
@@ -88,9 +107,24 @@ const char* proposal_flaw(const PaxosProposal& p) {
   return nullptr;
 }
 
-// Why `state` breaks the invariants of PaxosNodeState, or nullptr if it keeps them. Cheap and
-// allocation-free: merge() runs it on every entry it receives.
-const char* state_flaw(const PaxosNodeState& state) {
+// Why `names` is not a value (a sorted list of distinct names within the limit), or nullptr.
+// Linear: merge() and decode() run it once per distinct value, not once per view.
+const char* value_flaw(const std::vector<PeerName>& names) {
+  if (names.size() > kMaxPaxosNodes) {
+    return "a value of more names than the limit";
+  }
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i].unknown() || (i > 0 && !(names[i - 1] < names[i]))) {
+      return "a value that is not a sorted list of distinct names";
+    }
+  }
+  return nullptr;
+}
+
+// Why `state` breaks the invariants of PaxosNodeState, its value's names apart, or nullptr if
+// it keeps them. Constant time and allocation-free: merge() runs it on every entry it learns
+// from.
+const char* shape_flaw(const PaxosNodeState& state) {
   if (const char* flaw = proposal_flaw(state.promised)) {
     return flaw;
   }
@@ -103,16 +137,41 @@ const char* state_flaw(const PaxosNodeState& state) {
   if (state.has_accepted() == state.accepted_value.empty()) {
     return "a value without an accepted proposal, or an accepted proposal without a value";
   }
-  if (state.accepted_value.size() > kMaxPaxosNodes) {
-    return "a value of more names than the limit";
-  }
-  for (std::size_t i = 0; i < state.accepted_value.size(); ++i) {
-    if (state.accepted_value[i].unknown() ||
-        (i > 0 && !(state.accepted_value[i - 1] < state.accepted_value[i]))) {
-      return "a value that is not a sorted list of distinct names";
-    }
-  }
   return nullptr;
+}
+
+const char* state_flaw(const PaxosNodeState& state) {
+  const char* flaw = shape_flaw(state);
+  return flaw != nullptr ? flaw : value_flaw(state.accepted_value.names());
+}
+
+// Decodes one gossip entry, whose value index refers to `values` (each already checked).
+Result<std::pair<PeerName, PaxosNodeState>> decode_entry(const json& j,
+                                                         const std::vector<PaxosValue>& values) {
+  if (!j.is_array() || j.size() != 6) {
+    return Status::corruption(
+        "paxos gossip entry is not [name, round, proposer, round, proposer, value index]");
+  }
+  Result<PeerName> name = decode_name(j[0], /*allow_unknown=*/false);
+  WIPAM_RETURN_IF_ERROR(name.status());
+  Result<PaxosProposal> promised = decode_proposal(j[1], j[2]);
+  Result<PaxosProposal> accepted = decode_proposal(j[3], j[4]);
+  Status proposals = !promised.ok() ? promised.status() : accepted.status();
+  if (!proposals.ok()) {
+    return proposals.with_context("elector " + name->to_string());
+  }
+  PaxosNodeState state{*promised, *accepted, {}};
+  if (!j[5].is_null()) {
+    if (!j[5].is_number_unsigned() || j[5].get<std::uint64_t>() >= values.size()) {
+      return Status::corruption("paxos gossip entry for elector " + name->to_string() +
+                                " refers to a value it does not carry");
+    }
+    state.accepted_value = values[j[5].get<std::size_t>()];
+  }
+  if (const char* flaw = shape_flaw(state)) {
+    return Status::corruption("paxos state of elector " + name->to_string() + " has " + flaw);
+  }
+  return std::make_pair(*name, std::move(state));
 }
 
 // Where `bytes` hold one [format, body] pair with the expected format, the body.
@@ -134,6 +193,17 @@ Result<json> open_record(std::span<const std::uint8_t> bytes, std::uint64_t form
 }
 
 }  // namespace
+
+PaxosValue::PaxosValue(std::vector<PeerName> names) {
+  if (!names.empty()) {
+    names_ = std::make_shared<const std::vector<PeerName>>(std::move(names));
+  }
+}
+
+const std::vector<PeerName>& PaxosValue::names() const {
+  static const std::vector<PeerName> kNone;
+  return names_ == nullptr ? kNone : *names_;
+}
 
 Paxos::Paxos(PeerName self, unsigned quorum, ObserverTag)
     : self_(self), quorum_(quorum), observer_(true) {}
@@ -180,6 +250,7 @@ bool Paxos::propose() {
 
 bool Paxos::merge(const PaxosGossip& in) {
   bool changed = false;
+  Intake intake;
   auto at = knowledge_.begin();  // both maps are sorted by name: walk them together
   for (const auto& [name, state] : in.nodes) {
     while (at != knowledge_.end() && at->first < name) {
@@ -188,7 +259,7 @@ bool Paxos::merge(const PaxosGossip& in) {
     if (name.unknown() || (observer_ && name == self_)) {
       continue;
     }
-    if (merge_node(at, name, state)) {
+    if (merge_node(at, name, state, intake)) {
       changed = true;
       // Others can only know of our state what we sent, and we persisted that first; a
       // higher state means our store was lost, and taking it back is the best repair.
@@ -201,18 +272,23 @@ bool Paxos::merge(const PaxosGossip& in) {
   return changed;
 }
 
-bool Paxos::merge_node(Knowledge::iterator& at, PeerName name, const PaxosNodeState& in) {
+bool Paxos::merge_node(Knowledge::iterator& at, PeerName name, const PaxosNodeState& in,
+                       Intake& intake) {
   bool known = at != knowledge_.end() && at->first == name;
   bool news =
       !known || in.promised > at->second.promised || in.accepted_id > at->second.accepted_id;
-  if (!news || state_flaw(in) != nullptr) {
+  if (!news || shape_flaw(in) != nullptr) {
     return false;  // checked only when it would teach us something: most gossip does not
+  }
+  std::optional<PaxosValue> value = take_value(in.accepted_id, in.accepted_value, intake);
+  if (!value) {
+    return false;
   }
   if (!known) {
     if (knowledge_.size() >= kMaxPaxosNodes) {
       return false;
     }
-    at = knowledge_.emplace_hint(at, name, in);
+    at = knowledge_.emplace_hint(at, name, PaxosNodeState{in.promised, in.accepted_id, *value});
     return true;
   }
   // Each elector's states form a chain (both fields only grow), so taking the higher of each
@@ -223,9 +299,42 @@ bool Paxos::merge_node(Knowledge::iterator& at, PeerName name, const PaxosNodeSt
   }
   if (in.accepted_id > mine.accepted_id) {
     mine.accepted_id = in.accepted_id;
-    mine.accepted_value = in.accepted_value;
+    mine.accepted_value = *value;
   }
   return true;
+}
+
+std::optional<PaxosValue> Paxos::take_value(const PaxosProposal& id, const PaxosValue& in,
+                                            Intake& intake) const {
+  if (in.empty()) {
+    return in;
+  }
+  if (intake.has_last && intake.last_id == id && intake.last_in.shares(in)) {
+    return intake.last_out;
+  }
+  if (!intake.ours) {
+    intake.ours.emplace();
+    for (const auto& [name, state] : knowledge_) {
+      if (state.has_accepted()) {
+        intake.ours->try_emplace(state.accepted_id, state.accepted_value);
+      }
+    }
+  }
+  // One proposal carries one value, so a copy of the same names is the norm; a view whose
+  // names differ (a faulty peer's) keeps its own copy, and learn() will not count it.
+  std::optional<PaxosValue> out;
+  auto ours = intake.ours->find(id);
+  if (ours != intake.ours->end() && ours->second == in) {
+    out = ours->second;
+  } else if (value_flaw(in.names()) == nullptr) {
+    out = in;
+    intake.ours->try_emplace(id, in);
+  }
+  intake.has_last = true;
+  intake.last_id = id;
+  intake.last_in = in;
+  intake.last_out = out;
+  return out;
 }
 
 bool Paxos::think() {
@@ -272,13 +381,16 @@ void Paxos::ask_for_acceptance() {
   if (promises < quorum_) {
     return;
   }
-  std::vector<PeerName> value;
+  PaxosValue value;
   if (highest != nullptr) {
     value = highest->accepted_value;  // may already be chosen: keep it
   } else {
+    std::vector<PeerName> names;
+    names.reserve(knowledge_.size());
     for (const auto& [name, state] : knowledge_) {
-      value.push_back(name);  // free choice: every elector we know, in order
+      names.push_back(name);  // free choice: every elector we know, in order
     }
+    value = PaxosValue(std::move(names));
   }
   // Accepting our own proposal is how the request for acceptance travels.
   me.accepted_id = me.promised;
@@ -306,15 +418,16 @@ void Paxos::learn() {
   }
   // Each view is a state its elector really had, so a quorum of views that accepted one
   // proposal means a quorum did accept it: the value is chosen, and stays chosen.
-  std::map<PaxosProposal, std::pair<unsigned, const std::vector<PeerName>*>> acceptances;
+  std::map<PaxosProposal, std::pair<unsigned, const PaxosValue*>> acceptances;
   for (const auto& [name, state] : knowledge_) {
     if (!state.has_accepted()) {
       continue;
     }
     auto it = acceptances.try_emplace(state.accepted_id, 0, &state.accepted_value).first;
-    // One proposal carries one value; a view saying otherwise is not counted.
+    // One proposal carries one value; a view saying otherwise is not counted. Views that
+    // share a copy compare without looking at the names.
     if (*it->second.second == state.accepted_value && ++it->second.first >= quorum_) {
-      decided_ = state.accepted_value;
+      decided_ = state.accepted_value.names();
       return;
     }
   }
@@ -344,35 +457,65 @@ Status Paxos::validate(const PaxosNodeState& state) {
 }
 
 std::vector<std::uint8_t> Paxos::encode(const PaxosGossip& gossip) {
-  json nodes = json::array();
-  for (const auto& [name, state] : gossip.nodes) {
-    nodes.push_back(json::array({name.value(), encode_state(state)}));
+  json values = json::array();
+  json entries = json::array();
+  // Indexes into `values`, by proposal: its views nearly always share one copy of one value.
+  std::map<PaxosProposal, std::vector<std::pair<const PaxosValue*, std::size_t>>> held;
+  for (const auto& [name, s] : gossip.nodes) {
+    json index = nullptr;
+    if (!s.accepted_value.empty()) {
+      auto& candidates = held[s.accepted_id];
+      auto same = std::find_if(candidates.begin(), candidates.end(),
+                               [&](const auto& c) { return *c.first == s.accepted_value; });
+      if (same == candidates.end()) {
+        candidates.emplace_back(&s.accepted_value, values.size());
+        values.push_back(encode_names(s.accepted_value));
+        same = std::prev(candidates.end());
+      }
+      index = same->second;
+    }
+    entries.push_back(
+        json::array({name.value(), s.promised.round, s.promised.proposer.value(),
+                     s.accepted_id.round, s.accepted_id.proposer.value(), std::move(index)}));
   }
-  return json::to_cbor(json::array({kGossipFormat, std::move(nodes)}));
+  return json::to_cbor(
+      json::array({kGossipFormat, json::array({std::move(values), std::move(entries)})}));
 }
 
 Result<PaxosGossip> Paxos::decode(std::span<const std::uint8_t> bytes) {
   Result<json> body = open_record(bytes, kGossipFormat, "paxos gossip");
   WIPAM_RETURN_IF_ERROR(body.status());
-  if (!body->is_array() || body->size() > kMaxPaxosNodes) {
-    return Status::corruption("paxos gossip is not a bounded list of electors");
+  if (!body->is_array() || body->size() != 2 || !(*body)[0].is_array() || !(*body)[1].is_array() ||
+      (*body)[0].size() > kMaxPaxosNodes || (*body)[1].size() > kMaxPaxosNodes) {
+    return Status::corruption("paxos gossip is not [values, electors], two bounded lists");
   }
-  PaxosGossip gossip;
-  for (const json& entry : *body) {
-    if (!entry.is_array() || entry.size() != 2) {
-      return Status::corruption("paxos gossip entry is not a [name, state] pair");
+  std::vector<PaxosValue> values;
+  values.reserve((*body)[0].size());
+  for (const json& j : (*body)[0]) {
+    Result<PaxosValue> value = decode_names(j);
+    WIPAM_RETURN_IF_ERROR(value.status());
+    if (const char* flaw = value_flaw(value->names())) {
+      return Status::corruption(std::string("paxos gossip carries ") + flaw);
     }
-    Result<PeerName> name = decode_name(entry[0], /*allow_unknown=*/false);
-    WIPAM_RETURN_IF_ERROR(name.status());
-    if (!gossip.nodes.empty() && !(gossip.nodes.rbegin()->first < *name)) {
-      return Status::corruption("paxos gossip names elector " + name->to_string() +
+    values.push_back(std::move(*value));
+  }
+  std::vector<bool> referred(values.size(), false);
+  PaxosGossip gossip;
+  for (const json& entry : (*body)[1]) {
+    Result<std::pair<PeerName, PaxosNodeState>> node = decode_entry(entry, values);
+    WIPAM_RETURN_IF_ERROR(node.status());
+    auto [name, state] = std::move(*node);
+    if (!gossip.nodes.empty() && !(gossip.nodes.rbegin()->first < name)) {
+      return Status::corruption("paxos gossip names elector " + name.to_string() +
                                 " out of order or twice");
     }
-    Result<PaxosNodeState> state = decode_state(entry[1]);
-    if (!state.ok()) {
-      return state.status().with_context("elector " + name->to_string());
+    if (state.has_accepted()) {
+      referred[entry[5].get<std::size_t>()] = true;  // an index decode_entry() checked
     }
-    gossip.nodes.emplace_hint(gossip.nodes.end(), *name, std::move(*state));
+    gossip.nodes.emplace_hint(gossip.nodes.end(), name, std::move(state));
+  }
+  if (std::find(referred.begin(), referred.end(), false) != referred.end()) {
+    return Status::corruption("paxos gossip carries a value no elector accepted");
   }
   return gossip;
 }

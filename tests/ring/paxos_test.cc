@@ -9,9 +9,10 @@
 // After every event no elector may learn a decision other than the first, and the persisted
 // states themselves must show one value per proposal and one value ever accepted by a quorum;
 // once the network heals (connected, quiet between re-proposals) all must decide. Quorum edge
-// cases, observers, and decoding of truncated, hostile and random input complete it. Seeds
-// are 1..N plus one fresh seed, printed on failure; WIPAM_SEED=<n> replays one, and
-// WIPAM_PAXOS_TRIALS=<n> sets N for the simulations (for soak runs).
+// cases, observers, gossip that holds each value once (encoded and merged), and decoding of
+// truncated, hostile and random input complete it. Seeds are 1..N plus one fresh seed,
+// printed on failure; WIPAM_SEED=<n> replays one, and WIPAM_PAXOS_TRIALS=<n> sets N for the
+// simulations (for soak runs).
 #include "ring/paxos.h"
 
 #include <algorithm>
@@ -475,8 +476,9 @@ void Cluster::record_acceptance(unsigned i) {
   if (!s.has_accepted()) {
     return;
   }
-  Ballot& ballot = ballots_.try_emplace(s.accepted_id, Ballot{s.accepted_value, {}}).first->second;
-  if (ballot.value != s.accepted_value) {
+  Ballot& ballot =
+      ballots_.try_emplace(s.accepted_id, Ballot{s.accepted_value.names(), {}}).first->second;
+  if (ballot.value != s.accepted_value.names()) {
     violation_ = "two values accepted for proposal " + std::to_string(s.accepted_id.round);
   }
   ballot.acceptors.insert(i);
@@ -684,77 +686,154 @@ TEST(PaxosCodecTest, EmptyAndTruncatedInputIsRefused) {
   }
 }
 
-// One well-formed entry with a field replaced, as [name, state] in a gossip body.
-std::vector<std::uint8_t> gossip_with(nlohmann::json entries) {
-  return cbor(nlohmann::json::array({1, std::move(entries)}));
+// A gossip message of `values` and `entries`, as Paxos::encode() lays them out.
+std::vector<std::uint8_t> gossip_with(nlohmann::json values, nlohmann::json entries) {
+  return cbor(
+      nlohmann::json::array({2, nlohmann::json::array({std::move(values), std::move(entries)})}));
 }
-nlohmann::json entry(nlohmann::json name, nlohmann::json st) {
-  return nlohmann::json::array({std::move(name), std::move(st)});
-}
-nlohmann::json st(nlohmann::json pr, nlohmann::json pp, nlohmann::json ar, nlohmann::json ap,
-                  nlohmann::json value) {
-  return nlohmann::json::array({pr, pp, ar, ap, std::move(value)});
+// [name, promised round, promised proposer, accepted round, accepted proposer, value index].
+nlohmann::json entry(nlohmann::json name, nlohmann::json pr, nlohmann::json pp, nlohmann::json ar,
+                     nlohmann::json ap, nlohmann::json value) {
+  return nlohmann::json::array(
+      {std::move(name), std::move(pr), std::move(pp), std::move(ar), std::move(ap), value});
 }
 
 TEST(PaxosCodecTest, HostileGossipIsRefused) {
   using nlohmann::json;
-  const json ok = st(2, 1, 1, 1, json::array({1, 2}));
+  const json one = json::array({json::array({1, 2})});  // one value, {1, 2}
+  const json ok = entry(1, 2, 1, 1, 1, 0);
+  auto with = [&](json entries) { return gossip_with(one, std::move(entries)); };
   const std::vector<std::vector<std::uint8_t>> hostile = {
-      cbor(json::array({2, json::array()})),                       // unknown format
-      cbor(json::array({1})),                                      // no body
-      cbor(json::object({{"a", 1}})),                              // not a pair
-      cbor(json::array({-1, json::array()})),                      // negative format
-      gossip_with(json::object()),                                 // body not a list
-      gossip_with(json::array({entry(0, ok)})),                    // unknown name
-      gossip_with(json::array({entry(PeerName::kMask + 1, ok)})),  // name beyond 48 bits
-      gossip_with(json::array({entry(-3, ok)})),                   // negative name
-      gossip_with(json::array({entry("x", ok)})),                  // name not a number
-      gossip_with(json::array({entry(2, ok), entry(1, ok)})),      // out of order
-      gossip_with(json::array({entry(1, ok), entry(1, ok)})),      // twice
-      gossip_with(json::array({json::array({1, ok, 3})})),         // entry of three
-      gossip_with(
-          json::array({entry(1, st(1, 1, 2, 1, json::array({1})))})),       // accepted > promised
-      gossip_with(json::array({entry(1, st(1, 0, 0, 0, json::array()))})),  // round, no proposer
-      gossip_with(json::array({entry(1, st(0, 1, 0, 0, json::array()))})),  // proposer, no round
-      gossip_with(json::array({entry(1, st(1, 1, 1, 1, json::array()))})),  // accepted, no value
-      gossip_with(
-          json::array({entry(1, st(1, 1, 0, 0, json::array({1})))})),  // value, no acceptance
-      gossip_with(json::array({entry(1, st(1, 1, 1, 1, json::array({2, 1})))})),  // unsorted value
-      gossip_with(json::array({entry(1, st(1, 1, 1, 1, json::array({2, 2})))})),  // repeated name
-      gossip_with(json::array({entry(1, st(1, 1, 1, 1, json::array({0})))})),     // unknown name
-      gossip_with(json::array({entry(1, st(kMaxPaxosRound + 1, 1, 0, 0, json::array()))})),
-      gossip_with(json::array({entry(1, st(1.5, 1, 0, 0, json::array()))})),  // float round
-      gossip_with(json::array({entry(1, st(1, 1, 0, 0, json::object()))})),   // value not a list
-      gossip_with(json::array({entry(1, json::array({1, 1, 0, 0}))})),        // state of four
-      gossip_with(json::array({entry(1, nullptr)})),                          // null state
+      cbor(json::array({1, json::array()})),                                // the old format
+      cbor(json::array({3, json::array({json::array(), json::array()})})),  // unknown format
+      cbor(json::array({2})),                                               // no body
+      cbor(json::object({{"a", 1}})),                                       // not a pair
+      cbor(json::array({-1, json::array()})),                               // negative format
+      cbor(json::array({2, json::object()})),                               // body not a list
+      cbor(json::array({2, json::array({json::array()})})),                 // body of one list
+      gossip_with(json::object(), json::array()),                           // values not a list
+      gossip_with(json::array(), json::object()),                           // entries not a list
+      with(json::array({entry(0, 2, 1, 1, 1, 0)})),                         // unknown name
+      with(json::array({entry(PeerName::kMask + 1, 2, 1, 1, 1, 0)})),       // name beyond 48 bits
+      with(json::array({entry(-3, 2, 1, 1, 1, 0)})),                        // negative name
+      with(json::array({entry("x", 2, 1, 1, 1, 0)})),                       // name not a number
+      with(json::array({entry(2, 2, 1, 1, 1, 0), ok})),                     // out of order
+      with(json::array({ok, ok})),                                          // twice
+      with(json::array({json::array({1, 2, 1, 1, 1})})),                    // entry of five
+      with(json::array({json::array({1, 2, 1, 1, 1, 0, 0})})),              // entry of seven
+      with(json::array({nullptr})),                                         // null entry
+      with(json::array({entry(1, 1, 1, 2, 1, 0)})),                         // accepted > promised
+      with(json::array({entry(1, 1, 0, 0, 0, nullptr)})),                   // round, no proposer
+      with(json::array({entry(1, 0, 1, 0, 0, nullptr)})),                   // proposer, no round
+      with(json::array({entry(1, 1, 1, 1, 1, nullptr)})),                   // accepted, no value
+      with(json::array({entry(1, 1, 1, 0, 0, 0)})),                         // value, no acceptance
+      with(json::array({entry(1, 2, 1, 1, 1, 1)})),    // index beyond the values
+      with(json::array({entry(1, 2, 1, 1, 1, -1)})),   // negative index
+      with(json::array({entry(1, 2, 1, 1, 1, 0.5)})),  // float index
+      with(json::array({entry(1, 2, 1, 1, 1, "0")})),  // index not a number
+      gossip_with(json::array(), json::array({ok})),   // no values at all
+      gossip_with(json::array({json::array({1, 2}), json::array({3})}),
+                  json::array({ok})),                                // a value nobody accepted
+      gossip_with(json::array({json::array()}), json::array({ok})),  // an empty value
+      gossip_with(json::array({json::array({2, 1})}), json::array({ok})),   // unsorted value
+      gossip_with(json::array({json::array({2, 2})}), json::array({ok})),   // repeated name
+      gossip_with(json::array({json::array({0})}), json::array({ok})),      // unknown name
+      gossip_with(json::array({json::array({"x"})}), json::array({ok})),    // name not a number
+      gossip_with(json::array({json::object()}), json::array({ok})),        // value not a list
+      with(json::array({entry(1, kMaxPaxosRound + 1, 1, 0, 0, nullptr)})),  // round too high
+      with(json::array({entry(1, 1.5, 1, 0, 0, nullptr)})),                 // float round
   };
   for (std::size_t i = 0; i < hostile.size(); ++i) {
     EXPECT_EQ(Paxos::decode(hostile[i]).status().code(), Code::kCorruption) << "case " << i;
   }
-  EXPECT_TRUE(Paxos::decode(gossip_with(json::array({entry(1, ok), entry(2, ok)}))).ok());
+  EXPECT_TRUE(Paxos::decode(with(json::array({ok, entry(2, 2, 1, 1, 1, 0)}))).ok());
 }
 
 TEST(PaxosCodecTest, OversizedListsAreRefused) {
   using nlohmann::json;
   json many = json::array();
   for (std::uint64_t i = 1; i <= kMaxPaxosNodes + 1; ++i) {
-    many.push_back(entry(i, st(0, 0, 0, 0, json::array())));
+    many.push_back(entry(i, 0, 0, 0, 0, nullptr));
   }
-  EXPECT_EQ(Paxos::decode(gossip_with(many)).status().code(), Code::kCorruption);
+  EXPECT_EQ(Paxos::decode(gossip_with(json::array(), many)).status().code(), Code::kCorruption);
   json long_value = json::array();
   for (std::uint64_t i = 1; i <= kMaxPaxosNodes + 1; ++i) {
     long_value.push_back(i);
   }
-  EXPECT_EQ(Paxos::decode(gossip_with(json::array({entry(1, st(1, 1, 1, 1, long_value))})))
+  EXPECT_EQ(
+      Paxos::decode(gossip_with(json::array({long_value}), json::array({entry(1, 1, 1, 1, 1, 0)})))
+          .status()
+          .code(),
+      Code::kCorruption);
+  json many_values = json::array();
+  for (std::uint64_t i = 1; i <= kMaxPaxosNodes + 1; ++i) {
+    many_values.push_back(json::array({i}));
+  }
+  EXPECT_EQ(Paxos::decode(gossip_with(many_values, json::array({entry(1, 1, 1, 1, 1, 0)})))
                 .status()
                 .code(),
             Code::kCorruption);
   std::vector<std::uint8_t> huge(16 * 1024 * 1024 + 1, 0x80);
   EXPECT_EQ(Paxos::decode(huge).status().code(), Code::kCorruption);
   // A CBOR header claiming an array of 2^64-1 elements.
-  std::vector<std::uint8_t> lying = {0x82, 0x01, 0x9b, 0xff, 0xff, 0xff,
+  std::vector<std::uint8_t> lying = {0x82, 0x02, 0x9b, 0xff, 0xff, 0xff,
                                      0xff, 0xff, 0xff, 0xff, 0xff};
   EXPECT_EQ(Paxos::decode(lying).status().code(), Code::kCorruption);
+}
+
+// Views of one proposal travel with one copy of its value, so a message grows with the
+// electors, not with electors x names; views that disagree on a proposal's value each keep
+// theirs, and what is decoded shares one copy per value.
+TEST(PaxosCodecTest, GossipCarriesEachValueOnce) {
+  Names everyone;
+  PaxosGossip g;
+  for (unsigned i = 0; i < 200; ++i) {
+    everyone.push_back(peer(i));
+  }
+  for (unsigned i = 0; i < 200; ++i) {
+    g.nodes[peer(i)] = state(2, 0, 2, 0, everyone);  // separate copies of one value
+  }
+  g.nodes[peer(300)] = state(3, 1, 2, 0, peers({0, 1}));  // a faulty view of (2, 0)
+  g.nodes[peer(301)] = state(3, 1, 0, 0, {});
+  std::vector<std::uint8_t> bytes = Paxos::encode(g);
+  nlohmann::json parsed = nlohmann::json::from_cbor(bytes);
+  ASSERT_TRUE(parsed[1].is_array() && parsed[1].size() == 2);
+  const nlohmann::json& values = parsed[1][0];
+  ASSERT_EQ(values.size(), 2u);
+  EXPECT_EQ(values[0].size(), 200u);
+  EXPECT_EQ(values[1].size(), 2u);
+  EXPECT_LT(bytes.size(), 200u * 9 * 4);  // one copy of 200 names and 200 short entries
+  Result<PaxosGossip> back = Paxos::decode(bytes);
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(*back, g);
+  const PaxosValue& first = back->nodes.at(peer(0)).accepted_value;
+  for (unsigned i = 1; i < 200; ++i) {
+    EXPECT_TRUE(back->nodes.at(peer(i)).accepted_value.shares(first)) << i;
+  }
+  EXPECT_FALSE(back->nodes.at(peer(300)).accepted_value.shares(first));
+  EXPECT_TRUE(back->nodes.at(peer(301)).accepted_value.empty());
+}
+
+// Merging keeps one copy of each proposal's value however many messages brought it, and a
+// view that gives a proposal other names keeps its own and is not counted towards a decision.
+TEST(PaxosTest, MergedViewsOfAProposalShareOneValue) {
+  Names three = peers({0, 1, 2});
+  Paxos a(peer(9), 3);
+  for (unsigned i = 0; i < 3; ++i) {
+    PaxosGossip one;  // each message brings its own copy
+    one.nodes[peer(i)] = state(1, 0, 1, 0, three);
+    EXPECT_TRUE(a.merge(*Paxos::decode(Paxos::encode(one))));
+  }
+  PaxosGossip faulty;
+  faulty.nodes[peer(3)] = state(1, 0, 1, 0, peers({0, 3}));
+  EXPECT_TRUE(a.merge(faulty));
+  PaxosGossip known = a.gossip();
+  const PaxosValue& first = known.nodes.at(peer(0)).accepted_value;
+  EXPECT_TRUE(known.nodes.at(peer(1)).accepted_value.shares(first));
+  EXPECT_TRUE(known.nodes.at(peer(2)).accepted_value.shares(first));
+  EXPECT_EQ(known.nodes.at(peer(3)).accepted_value, peers({0, 3}));
+  ASSERT_TRUE(a.consensus());  // three views of (1, 0) = {0, 1, 2}, the fourth not counted
+  EXPECT_EQ(*a.consensus(), three);
 }
 
 TEST(PaxosCodecTest, RandomAndMutatedInputNeverCrashes) {
