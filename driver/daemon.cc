@@ -45,46 +45,6 @@ LogLevel log_level_of(ring::EventLevel level) {
   return LogLevel::kInfo;
 }
 
-std::string count(ring::Uint128 n) { return ring::uint128_to_string(n); }
-
-json status_json(const ring::StatusReport& s) {
-  json peers = json::array();
-  for (const ring::PeerRow& p : s.peers) {
-    peers.push_back({{"name", p.name.to_string()},
-                     {"nickname", p.nickname},
-                     {"reachable", p.reachable},
-                     {"owned", count(p.owned)},
-                     {"free", count(p.free)}});
-  }
-  json ring_rows = json::array();
-  for (const ring::RingRow& r : s.ring) {
-    ring_rows.push_back({{"range", r.range.to_string()},
-                         {"owner", r.owner.to_string()},
-                         {"nickname", r.nickname},
-                         {"reachable", r.reachable},
-                         {"version", r.version},
-                         {"free", count(r.free)}});
-  }
-  static constexpr const char* kConsensus[] = {"deferred", "waiting", "achieved"};
-  return {{"peer", s.self.name.to_string()},
-          {"nickname", s.self.nickname},
-          {"range", s.universe.to_string()},
-          {"init", s.init},
-          {"consensus", kConsensus[static_cast<int>(s.consensus)]},
-          {"status", s.summary},
-          {"ready", s.ready},
-          {"quorum", s.quorum},
-          {"known", s.known},
-          {"allocated", count(s.allocated)},
-          {"owned", count(s.owned)},
-          {"free", count(s.free)},
-          {"peers", peers},
-          {"ring", ring_rows},
-          {"pending_allocates", s.pending_allocates},
-          {"pending_claims", s.pending_claims},
-          {"conflicts", s.conflicts}};
-}
-
 }  // namespace
 
 Daemon::Daemon(boost::asio::io_context& loop, Config config)
@@ -119,6 +79,11 @@ Status Daemon::start() {
       return started.with_context("gossip port " + std::to_string(config_.port));
     }
   }
+  admin_ = std::make_unique<AdminApi>(
+      config_.default_subnet, *allocator_, *ipam_, mesh_.get(), counters_,
+      [this](const ring::Command& c, std::function<void(const ring::Reply&)> done) {
+        run(c, std::move(done));
+      });
   WIPAM_RETURN_IF_ERROR(watch_docker());
   schedule_tick();
   log(LogLevel::kInfo, "daemon", "weave-ipam ready",
@@ -202,6 +167,7 @@ Status Daemon::open_store_and_restore() {
   }
   ipam_ = std::make_unique<IpamApi>(config_.range, config_.default_subnet, config_.pool_prefix_len);
   WIPAM_RETURN_IF_ERROR(ipam_->restore(*stored).with_context("state in " + config_.db_path));
+
   restored->writes.push_back({kFormatKey, std::string(kFormat)});
   submit(std::move(*restored));
   return Status();
@@ -281,36 +247,7 @@ void Daemon::on_plugin_request(const HttpRequest& request, Responder respond) {
 }
 
 void Daemon::on_admin_request(const HttpRequest& request, Responder respond) {
-  auto send_json = [respond](unsigned status, const json& body) {
-    respond(status, body.dump(), "application/json");
-  };
-  const std::string& path = request.target;
-  if (request.method == "GET" && path == "/status") {
-    send_json(200, status_json(allocator_->status()));
-  } else if (request.method == "GET" && path == "/allocations") {
-    json out = json::object();
-    for (const auto& [address, owner] : allocator_->allocations()) {
-      out[address.to_string()] = owner;
-    }
-    send_json(200, out);
-  } else if (request.method == "POST" && path == "/prime") {
-    run(ring::PrimeCommand{}, [send_json](const ring::Reply& r) {
-      send_json(r.status.ok() ? 200 : 500,
-                r.status.ok() ? json::object() : json{{"Err", r.status.message()}});
-    });
-  } else if (request.method == "DELETE" && path.rfind("/peer/", 0) == 0) {
-    Result<ring::PeerName> peer = ring::PeerName::parse(path.substr(6));
-    if (!peer.ok()) {
-      send_json(400, {{"Err", peer.status().message()}});
-      return;
-    }
-    run(ring::RemovePeerCommand{*peer, false}, [send_json](const ring::Reply& r) {
-      send_json(r.status.ok() ? 200 : 400,
-                r.status.ok() ? json{{"result", r.text}} : json{{"Err", r.status.message()}});
-    });
-  } else {
-    send_json(404, {{"Err", "unknown admin endpoint " + request.method + " " + path}});
-  }
+  admin_->handle(request, respond);
 }
 
 Status Daemon::watch_docker() {
@@ -326,12 +263,16 @@ Status Daemon::watch_docker() {
   DockerWatcher::Hooks hooks;
   hooks.network_changed = [this](const DockerNetwork& n) { bind_containers(n); };
   hooks.container_gone = [this](const std::string& container) {
-    run(ring::ReleaseOwnerCommand{container}, [container](const ring::Reply& r) {
-      for (const ring::Cidr& a : r.addresses) {
-        log(LogLevel::kInfo, "docker", "released the address of a container that exited",
-            {{"container", container.substr(0, 12)}, {"address", a.address().to_string()}});
-      }
-    });
+    run(
+        ring::ReleaseOwnerCommand{container},
+        [this, container](const ring::Reply& r) {
+          counters_.container_exit_releases += r.addresses.size();
+          for (const ring::Cidr& a : r.addresses) {
+            log(LogLevel::kInfo, "docker", "released the address of a container that exited",
+                {{"container", container.substr(0, 12)}, {"address", a.address().to_string()}});
+          }
+        },
+        /*counted=*/false);
   };
   hooks.reconcile = [this](const DockerView& docker) { reconcile(docker); };
   // Reconcile at least twice per grace period, so a leak is freed within about 1.5 graces.
@@ -376,18 +317,46 @@ void Daemon::reconcile(const DockerView& docker) {
   for (const ring::ReleaseCommand& release : plan.releases) {
     log(LogLevel::kWarn, "reconcile", "releasing an address no container holds",
         {{"address", release.address.to_string()}, {"owner", release.owner.value_or("")}});
-    run(release, [](const ring::Reply&) {});
+    run(
+        release, [this](const ring::Reply& r) { counters_.reconcile_releases += r.status.ok(); },
+        /*counted=*/false);
   }
 }
 
-void Daemon::run(const ring::Command& command, std::function<void(const ring::Reply&)> done) {
+void Daemon::run(const ring::Command& command, std::function<void(const ring::Reply&)> done,
+                 bool counted) {
   ring::RequestId id = next_id_++;
-  waiting_[id] = std::move(done);
+  // Count and time what users see: allocations, claims and releases, until the durable reply.
+  auto started = std::chrono::steady_clock::now();
+  std::size_t kind = counted ? command.index() : std::variant_npos;
+  waiting_[id] = [this, kind, started, done = std::move(done)](const ring::Reply& r) {
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    switch (kind) {
+      case 0:  // AllocateCommand
+        ++(r.status.ok() ? counters_.allocate_ok : counters_.allocate_failed);
+        counters_.allocate_seconds.observe(seconds);
+        break;
+      case 1:  // ClaimCommand
+        ++(r.status.ok() ? counters_.claim_ok : counters_.claim_failed);
+        counters_.claim_seconds.observe(seconds);
+        break;
+      case 2:  // ReleaseCommand
+      case 3:  // ReleaseOwnerCommand
+        counters_.releases += r.addresses.empty() ? 0 : 1;
+        counters_.release_seconds.observe(seconds);
+        break;
+      default:
+        break;
+    }
+    done(r);
+  };
   submit(allocator_->command(now(), id, command));
 }
 
 void Daemon::submit(ring::Effects effects) {
   for (const ring::Event& e : effects.events) {
+    counters_.donations += e.what == "donated" ? 1 : 0;
     log(log_level_of(e.level), "allocator", e.message, {{"event", e.what}});
   }
   effects.events.clear();

@@ -13,6 +13,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "driver/admin_api.h"
 #include "driver/config.h"
 #include "driver/docker_watcher.h"
 #include "driver/effects_pipeline.h"
@@ -50,7 +51,10 @@ class Daemon : public gossip::MeshHandler {
   Status listen();
   void on_plugin_request(const HttpRequest& request, Responder respond);
   void on_admin_request(const HttpRequest& request, Responder respond);
-  void run(const ring::Command& command, std::function<void(const ring::Reply&)> done);
+  // Runs `command`; `done` gets the reply once durable. `counted` commands are users' and go
+  // into the metrics.
+  void run(const ring::Command& command, std::function<void(const ring::Reply&)> done,
+           bool counted = true);
   void submit(ring::Effects effects);
   void release(ring::Effects& effects);
   void fail_writes(const Status& status, ring::Effects& effects);
@@ -73,6 +77,8 @@ class Daemon : public gossip::MeshHandler {
   std::unique_ptr<HttpServer> admin_server_;
   std::unique_ptr<HttpServer> http_server_;
   std::unique_ptr<gossip::Mesh> mesh_;
+  std::unique_ptr<AdminApi> admin_;
+  DaemonCounters counters_;
   std::unique_ptr<Reconciler> reconciler_;
   std::unique_ptr<DockerWatcher> watcher_;
   boost::asio::steady_timer tick_timer_;

@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include "driver/cli.h"
 #include "driver/config.h"
 #include "driver/daemon.h"
 #include "driver/log.h"
@@ -68,7 +69,10 @@ int main(int argc, char** argv) {
   if (args[0] == "launch") {
     return launch(std::vector<std::string>(args.begin() + 1, args.end()));
   }
-  std::fprintf(stderr, "weave-ipam: unknown command '%s' (try launch, --version)\n",
+  if (wipam::driver::is_cli_command(args[0]) || args[0].rfind("--", 0) == 0) {
+    return wipam::driver::run_cli(args, stdout, stderr);
+  }
+  std::fprintf(stderr, "weave-ipam: unknown command '%s' (try launch, status, --help)\n",
                args[0].c_str());
   return 2;
 }

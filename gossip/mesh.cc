@@ -289,8 +289,8 @@ void Mesh::on_established(const std::shared_ptr<Connection>& connection) {
   remember_target(*connection);
   publish_own_links();
   Status sent = connection->send(encode_topology(topology_.entries()));
-  if (sent.ok() && gossip_source_) {
-    sent = connection->send(encode_gossip(gossip_source_()));
+  if (Bytes payload = gossip_source_ ? gossip_source_() : Bytes(); sent.ok() && !payload.empty()) {
+    sent = connection->send(encode_gossip(payload));
   }
   notify_reachability();
 }
@@ -617,10 +617,11 @@ void Mesh::dial_failed(const std::string& address, const Status& why) {
 }
 
 void Mesh::on_gossip_timer() {
-  if (gossip_source_ && !established_.empty()) {
+  std::vector<std::uint8_t> payload = gossip_source_ ? gossip_source_() : Bytes();
+  if (!payload.empty() && !established_.empty()) {  // nothing to say yet: say nothing
     std::uniform_int_distribution<std::size_t> pick(0, established_.size() - 1);
     auto it = std::next(established_.begin(), static_cast<std::ptrdiff_t>(pick(rng_)));
-    if (!it->second->send(encode_gossip(gossip_source_())).ok()) {
+    if (!it->second->send(encode_gossip(payload)).ok()) {
       log("debug", "gossip to " + it->first.to_string() + " not queued");
     }
   }

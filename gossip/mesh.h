@@ -131,7 +131,8 @@ class Mesh : private ConnectionOwner {
   // Sends `payload` to `to`, through other peers if there is no direct link. Fails iff `to`
   // is unreachable, ourselves, or the next hop's queue is full.
   Status unicast(ring::PeerName to, std::span<const std::uint8_t> payload);
-  // Every gossip interval, and to each new link, sends source() to a neighbour (gossip).
+  // Every gossip interval, and to each new link, sends source() to a neighbour (gossip);
+  // an empty payload is not sent.
   void set_gossip_source(std::function<std::vector<std::uint8_t>()> source);
 
   // True iff a path of established links leads to `peer`.

@@ -1,0 +1,92 @@
+// The CLI's renderings match Weave's layouts, and the metrics text keeps Weave's names and
+// Prometheus's histogram rules.
+#include "driver/cli.h"
+
+#include <gtest/gtest.h>
+
+#include "driver/metrics.h"
+
+namespace wipam::driver {
+namespace {
+
+using nlohmann::json;
+
+json sample_status() {
+  return json::parse(R"({
+    "status": "ready", "range": "10.32.0.0/12", "default_subnet": "10.32.0.0/12",
+    "range_size": "1048576", "allocated": "2",
+    "peers": [
+      {"name": "00:00:00:00:00:03", "nickname": "three", "reachable": false, "self": false,
+       "owned": "349525"},
+      {"name": "00:00:00:00:00:02", "nickname": "two", "reachable": true, "self": false,
+       "owned": "0"},
+      {"name": "00:00:00:00:00:01", "nickname": "one", "reachable": true, "self": true,
+       "owned": "349526"}]})");
+}
+
+TEST(CliTest, StatusIsWeavesIpamSection) {
+  EXPECT_EQ(render_status(sample_status()),
+            "        Service: ipam\n"
+            "         Status: ready\n"
+            "          Range: 10.32.0.0/12\n"
+            "  DefaultSubnet: 10.32.0.0/12\n");
+}
+
+TEST(CliTest, StatusIpamIsOneLinePerOwningPeerSelfFirst) {
+  EXPECT_EQ(render_status_ipam(sample_status()),
+            "00:00:00:00:00:01(one)                 349526 IPs (33.3% of total) (2 active)\n"
+            "00:00:00:00:00:03(three)               349525 IPs (33.3% of total) - unreachable!\n");
+  EXPECT_EQ(render_status_ipam(json::object()), "");  // no ring yet: nothing, as Weave
+}
+
+TEST(CliTest, PsIsOwnerThenAddresses) {
+  EXPECT_EQ(render_ps(json{{"web", {"10.32.0.1/12", "10.32.0.2/12"}}, {"db", {"10.32.0.9/12"}}}),
+            "db 10.32.0.9/12\nweb 10.32.0.1/12 10.32.0.2/12\n");
+}
+
+TEST(CliTest, UnknownCommandsAndOptionsAreUsageErrors) {
+  std::FILE* sink = std::tmpfile();
+  EXPECT_EQ(run_cli({"frobnicate"}, sink, sink), 2);
+  EXPECT_EQ(run_cli({"--bogus", "status"}, sink, sink), 2);
+  EXPECT_EQ(run_cli({"claim", "only-owner"}, sink, sink), 2);
+  EXPECT_EQ(run_cli({"--admin-socket", "/nonexistent/admin.sock", "status"}, sink, sink), 1);
+  std::fclose(sink);
+}
+
+TEST(MetricsTest, HistogramBucketsAreCumulative) {
+  Histogram h;
+  h.observe(0.0003);
+  h.observe(0.003);
+  h.observe(7);
+  std::string out;
+  h.render(out, "x_seconds", "op=\"a\"");
+  EXPECT_NE(out.find("x_seconds_bucket{op=\"a\",le=\"0.0005\"} 1\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("x_seconds_bucket{op=\"a\",le=\"0.005\"} 2\n"), std::string::npos);
+  EXPECT_NE(out.find("x_seconds_bucket{op=\"a\",le=\"5\"} 2\n"), std::string::npos);
+  EXPECT_NE(out.find("x_seconds_bucket{op=\"a\",le=\"+Inf\"} 3\n"), std::string::npos);
+  EXPECT_NE(out.find("x_seconds_count{op=\"a\"} 3\n"), std::string::npos);
+}
+
+TEST(MetricsTest, WeavesGaugesKeepTheirNames) {
+  ring::StatusReport s;
+  s.universe = *ring::Cidr::parse("10.32.0.0/12");
+  s.allocated = 5;
+  ring::RingRow gone;
+  gone.range = s.universe.range();
+  gone.owner = ring::PeerName(3);
+  gone.reachable = false;
+  s.ring.push_back(gone);
+  s.pending_allocates = {"a", "b"};
+  std::string text = render_metrics(s, DaemonCounters(), {{"weave-10.32.1.0/24", 200}}, 2);
+  for (const char* line :
+       {"weave_ips{state=\"local-used\"} 5\n", "weave_max_ips 1048576\n",
+        "weave_ipam_unreachable_count 1\n", "weave_ipam_unreachable_percentage 100\n",
+        "weave_ipam_pending_allocates 2\n", "weave_ipam_pending_claims 0\n",
+        "weave_ipam_pool_free_addresses{pool=\"weave-10.32.1.0/24\"} 200\n",
+        "weave_ipam_gossip_peers_connected 2\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line;
+  }
+}
+
+}  // namespace
+}  // namespace wipam::driver
