@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "driver/admin_json.h"
+#include "driver/ring_page.h"
 
 namespace wipam::driver {
 namespace {
@@ -64,7 +65,9 @@ void AdminApi::handle(const HttpRequest& request, const Responder& respond) {
   std::string query =
       path.size() < request.target.size() ? request.target.substr(path.size() + 1) : std::string();
   const std::string& method = request.method;
-  if (method == "GET" && path == "/status") {
+  if (method == "GET" && (path == "/" || path == "/index.html")) {
+    respond(200, ring_page_html(), "text/html; charset=utf-8");
+  } else if (method == "GET" && path == "/status") {
     send(respond, 200, status_json(allocator_.status(), default_subnet_));
   } else if (method == "GET" && path == "/peers") {
     send(respond, 200, mesh_ ? peers_json(mesh_->peers(), mesh_->targets()) : peers_json({}, {}));

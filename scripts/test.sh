@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, checks style, builds with
 # AddressSanitizer + UndefinedBehaviorSanitizer, and runs every test (unit, property,
-# simulation, multi-process and Docker end-to-end). Exits non-zero on any failure.
+# simulation, multi-process and Docker end-to-end, managed plugin, CNI). Exits non-zero on
+# any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 scripts/check-style.sh
+
+# The static release binary, for the managed-plugin and Dockerfile tests.
+scripts/build-static.sh >/dev/null
 
 build=build/asan
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DWIPAM_SANITIZE=ON >/dev/null
