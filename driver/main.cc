@@ -9,6 +9,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "driver/cli.h"
+#include "driver/cni.h"
 #include "driver/config.h"
 #include "driver/daemon.h"
 #include "driver/log.h"
@@ -52,9 +53,32 @@ int launch(const std::vector<std::string>& args) {
   return 0;
 }
 
+// The CNI plugin: the runtime passes CNI_* variables and the network configuration on stdin.
+int cni() {
+  std::string in;
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, stdin)) > 0;) {
+    in.append(buffer, n);
+  }
+  std::string out;
+  int code = wipam::driver::run_cni(
+      [](const char* name) {
+        const char* v = std::getenv(name);
+        return v == nullptr ? std::nullopt : std::optional<std::string>(v);
+      },
+      in, out);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Runtimes run an IPAM plugin by its "type", so a symlink named weave-ipam-cni is the plugin.
+  if (wipam::driver::invoked_as_cni(argc > 0 ? argv[0] : "") ||
+      (argc > 1 && std::string(argv[1]) == "cni")) {
+    return cni();
+  }
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "help") {
     std::printf(

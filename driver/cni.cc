@@ -1,0 +1,759 @@
+#include "driver/cni.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+namespace wipam::driver {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kOwnerPrefix = "cni:";
+// The gateway is held under its own owner so that no container is given it; the prefix
+// differs from kOwnerPrefix, so GC leaves it alone.
+constexpr const char* kGatewayOwnerPrefix = "cni-gateway:";
+constexpr std::chrono::milliseconds kShortTimeout{10000};
+// Longer than the daemon's own 15 s deadline for a deferred allocation, so its reason arrives.
+constexpr std::chrono::milliseconds kAllocateTimeout{30000};
+// STATUS is polled by runtimes: a daemon that cannot become ready this fast is "not available".
+constexpr std::chrono::milliseconds kPrimeTimeout{5000};
+
+Status invalid(std::string message) { return Status::invalid_argument(std::move(message)); }
+
+// Fields of the daemon's answers, read without nlohmann's throwing accessors.
+std::string text(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+bool flag(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() && it->get<bool>();
+}
+
+std::optional<CniCommand> command_named(const std::string& name) {
+  static const std::vector<std::pair<std::string, CniCommand>> kNames = {
+      {"ADD", CniCommand::kAdd},     {"DEL", CniCommand::kDel},
+      {"CHECK", CniCommand::kCheck}, {"VERSION", CniCommand::kVersion},
+      {"GC", CniCommand::kGc},       {"STATUS", CniCommand::kStatus}};
+  for (const auto& [n, c] : kNames) {
+    if (n == name) {
+      return c;
+    }
+  }
+  return std::nullopt;
+}
+
+Result<std::string> cni_version_of(const json& config, CniCommand command) {
+  auto v = config.find("cniVersion");
+  if (v == config.end() || !v->is_string()) {
+    return invalid("the network configuration has no \"cniVersion\"");
+  }
+  std::string version = v->get<std::string>();
+  const std::vector<std::string>& supported = cni_supported_versions();
+  if (std::find(supported.begin(), supported.end(), version) == supported.end()) {
+    return invalid("cniVersion " + version + " is not supported; weave-ipam-cni speaks " +
+                   json(supported).dump());
+  }
+  // GC and STATUS are new in 1.1.0; an older configuration does not allow them.
+  if ((command == CniCommand::kGc || command == CniCommand::kStatus) && version != "1.1.0") {
+    return invalid(std::string(command == CniCommand::kGc ? "GC" : "STATUS") +
+                   " needs cniVersion 1.1.0; the configuration says " + version);
+  }
+  return version;
+}
+
+Result<std::string> required_env(const EnvLookup& env, const char* name) {
+  std::optional<std::string> value = env(name);
+  if (!value || value->empty()) {
+    return invalid(std::string(name) + " is not set");
+  }
+  return *value;
+}
+
+// The spec's rules for CNI_CONTAINERID and CNI_IFNAME (libcni's ValidateContainerID and
+// ValidateInterfaceName).
+Status check_attachment(const std::string& container_id, const std::string& ifname) {
+  auto id_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+  };
+  if (!std::isalnum(static_cast<unsigned char>(container_id[0])) ||
+      !std::all_of(container_id.begin(), container_id.end(), id_char)) {
+    return invalid("CNI_CONTAINERID " + container_id +
+                   " must be alphanumeric, then alphanumerics, '_', '.' or '-'");
+  }
+  bool bad_char = std::any_of(ifname.begin(), ifname.end(), [](char c) {
+    return c == '/' || c == ':' || std::isspace(static_cast<unsigned char>(c));
+  });
+  if (ifname.size() > 15 || ifname == "." || ifname == ".." || bad_char) {
+    return invalid("CNI_IFNAME " + ifname + " is not a valid interface name");
+  }
+  return Status();
+}
+
+// CNI_CONTAINERID and CNI_IFNAME, checked; CNI_NETNS must be set too unless this is a DEL.
+Result<CniAttachment> attachment_env(const EnvLookup& env, bool needs_netns) {
+  Result<std::string> id = required_env(env, "CNI_CONTAINERID");
+  Result<std::string> ifname = id.ok() ? required_env(env, "CNI_IFNAME") : id;
+  Status netns = needs_netns ? required_env(env, "CNI_NETNS").status() : Status();
+  Status valid = ifname.ok() ? check_attachment(*id, *ifname) : ifname.status();
+  if (!valid.ok() || !netns.ok()) {
+    return valid.ok() ? netns : valid;
+  }
+  return CniAttachment{*id, *ifname};
+}
+
+Result<std::optional<std::string>> optional_string(const json& object, const char* key,
+                                                   const std::string& where) {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) {
+    return std::optional<std::string>();
+  }
+  if (!it->is_string()) {
+    return invalid(where + "." + key + " must be a string");
+  }
+  return std::optional<std::string>(it->get<std::string>());
+}
+
+Status check_routes(const json& routes) {
+  const char* shape = "ipam.routes must be a list of {\"dst\": CIDR, \"gw\": address (optional)}";
+  if (!routes.is_array()) {
+    return invalid(shape);
+  }
+  for (const json& route : routes) {
+    Result<std::optional<std::string>> dst =
+        route.is_object() ? optional_string(route, "dst", "route") : invalid(shape);
+    Result<std::optional<std::string>> gw = dst.ok() ? optional_string(route, "gw", "route") : dst;
+    if (!gw.ok() || !dst->has_value()) {
+      return invalid(shape);
+    }
+    Result<ring::Cidr> cidr = ring::Cidr::parse(**dst);
+    if (!cidr.ok()) {
+      return cidr.status().with_context("ipam.routes");
+    }
+    if (gw->has_value()) {
+      WIPAM_RETURN_IF_ERROR(ring::Address::parse(**gw).status().with_context("ipam.routes"));
+    }
+  }
+  return Status();
+}
+
+// The "ipam" section; DEL needs only the socket, so only that has to be well formed then.
+Result<CniIpamConfig> ipam_config(const json& config, bool socket_only) {
+  CniIpamConfig ipam;
+  auto section = config.find("ipam");
+  if (section == config.end() || section->is_null()) {
+    return ipam;
+  }
+  if (!section->is_object()) {
+    return invalid("\"ipam\" must be an object");
+  }
+  Result<std::optional<std::string>> socket = optional_string(*section, "admin_socket", "ipam");
+  if (!socket.ok()) {
+    return socket.status();
+  }
+  if (socket->has_value() && !(*socket)->empty()) {
+    ipam.admin_socket = **socket;
+  }
+  if (socket_only) {
+    return ipam;
+  }
+  Result<std::optional<std::string>> subnet = optional_string(*section, "subnet", "ipam");
+  Result<std::optional<std::string>> gateway =
+      subnet.ok() ? optional_string(*section, "gateway", "ipam") : subnet;
+  if (!gateway.ok()) {
+    return gateway.status();
+  }
+  if (subnet->has_value()) {
+    Result<ring::Cidr> parsed = ring::Cidr::parse_subnet(**subnet);
+    if (!parsed.ok()) {
+      return parsed.status().with_context("ipam.subnet");
+    }
+    ipam.subnet = *parsed;
+  }
+  if (gateway->has_value()) {
+    Result<ring::Address> parsed = ring::Address::parse(**gateway);
+    if (!parsed.ok()) {
+      return parsed.status().with_context("ipam.gateway");
+    }
+    if (ipam.subnet && !ipam.subnet->range().contains(*parsed)) {
+      return invalid("ipam.gateway " + **gateway + " is not in subnet " + ipam.subnet->to_string());
+    }
+    ipam.gateway = *parsed;
+  }
+  if (auto routes = section->find("routes"); routes != section->end() && !routes->is_null()) {
+    WIPAM_RETURN_IF_ERROR(check_routes(*routes));
+    ipam.routes = *routes;
+  }
+  return ipam;
+}
+
+// CNI_ARGS is "KEY=VALUE;..." ("IgnoreUnknown=1;K8S_POD_NAME=web;IP=10.32.1.7"). As in
+// host-local, IP may list several addresses separated by commas; other keys are ignored.
+Result<std::vector<std::string>> cni_args_ips(const std::string& args) {
+  std::vector<std::string> ips;
+  for (std::size_t start = 0; start <= args.size();) {
+    std::size_t end = std::min(args.find(';', start), args.size());
+    std::string pair = args.substr(start, end - start);
+    start = end + 1;
+    if (pair.empty()) {
+      continue;
+    }
+    std::size_t eq = pair.find('=');
+    if (eq == std::string::npos) {
+      return invalid("CNI_ARGS entry \"" + pair + "\" is not KEY=VALUE");
+    }
+    if (pair.substr(0, eq) != "IP") {
+      continue;
+    }
+    std::string list = pair.substr(eq + 1);
+    for (std::size_t s = 0; s <= list.size();) {
+      std::size_t e = std::min(list.find(',', s), list.size());
+      if (e > s) {
+        ips.push_back(list.substr(s, e - s));
+      }
+      s = e + 1;
+    }
+  }
+  return ips;
+}
+
+// A requested address as /claim takes it: with the subnet's prefix when one is configured.
+Result<std::string> claimable(const std::string& requested, const CniIpamConfig& ipam) {
+  std::size_t slash = requested.find('/');
+  Result<ring::Address> address = ring::Address::parse(requested.substr(0, slash));
+  if (!address.ok()) {
+    return address.status().with_context("requested address");
+  }
+  if (slash != std::string::npos) {
+    Result<ring::Cidr> cidr = ring::Cidr::parse(requested);
+    if (!cidr.ok()) {
+      return cidr.status().with_context("requested address");
+    }
+    if (ipam.subnet && cidr->prefix_len() != ipam.subnet->prefix_len()) {
+      return invalid("requested address " + requested +
+                     " does not have the prefix length of subnet " + ipam.subnet->to_string());
+    }
+  }
+  if (ipam.gateway && *address == *ipam.gateway) {
+    return invalid("requested address " + requested + " is the gateway");
+  }
+  if (!ipam.subnet) {
+    return requested;
+  }
+  if (!ipam.subnet->host_range().contains(*address)) {
+    return invalid("requested address " + requested + " is not a host address of subnet " +
+                   ipam.subnet->to_string());
+  }
+  return ring::Cidr(*address, ipam.subnet->prefix_len()).to_string();
+}
+
+Result<std::vector<std::string>> string_list(const json& parent, const char* key,
+                                             const std::string& where) {
+  std::vector<std::string> out;
+  auto it = parent.is_object() ? parent.find(key) : parent.end();
+  if (!parent.is_object() || it == parent.end() || it->is_null()) {
+    return out;
+  }
+  if (!it->is_array() ||
+      !std::all_of(it->begin(), it->end(), [](const json& v) { return v.is_string(); })) {
+    return invalid(where + " must be a list of addresses");
+  }
+  for (const json& v : *it) {
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+// runtimeConfig.ips (the "ips" capability), args.cni.ips and CNI_ARGS IP=, without repeats.
+Result<std::vector<std::string>> requested_ips(const json& config,
+                                               const std::vector<std::string>& from_env,
+                                               const CniIpamConfig& ipam) {
+  auto member = [&config](const char* key) {
+    auto it = config.find(key);
+    return it == config.end() ? json() : *it;
+  };
+  json cni_args = member("args").is_object() ? member("args").value("cni", json()) : json();
+  Result<std::vector<std::string>> runtime =
+      string_list(member("runtimeConfig"), "ips", "runtimeConfig.ips");
+  Result<std::vector<std::string>> from_args =
+      runtime.ok() ? string_list(cni_args, "ips", "args.cni.ips") : runtime;
+  if (!from_args.ok()) {
+    return from_args.status();
+  }
+  std::vector<std::string> all = *runtime;
+  all.insert(all.end(), from_args->begin(), from_args->end());
+  all.insert(all.end(), from_env.begin(), from_env.end());
+  std::vector<std::string> out;
+  for (const std::string& each : all) {
+    Result<std::string> address = claimable(each, ipam);
+    if (!address.ok()) {
+      return address.status();
+    }
+    if (std::find(out.begin(), out.end(), *address) == out.end()) {
+      out.push_back(*address);
+    }
+  }
+  return out;
+}
+
+Result<std::vector<ring::Cidr>> prev_result_ips(const json& config) {
+  std::vector<ring::Cidr> out;
+  auto prev = config.find("prevResult");
+  if (prev == config.end() || !prev->is_object() || !prev->contains("ips")) {
+    return out;
+  }
+  const json& ips = (*prev)["ips"];
+  for (const json& ip : ips.is_array() ? ips : json::array()) {
+    Result<std::optional<std::string>> address =
+        ip.is_object() ? optional_string(ip, "address", "prevResult.ips")
+                       : invalid("not an object");
+    Result<ring::Cidr> cidr = address.ok() && address->has_value()
+                                  ? ring::Cidr::parse(**address)
+                                  : Result<ring::Cidr>(invalid("prevResult.ips needs addresses"));
+    if (!cidr.ok()) {
+      return cidr.status().with_context("prevResult");
+    }
+    out.push_back(*cidr);
+  }
+  return out;
+}
+
+// libcni sends the list under both names; either will do.
+Result<std::vector<CniAttachment>> valid_attachments(const json& config) {
+  auto list = config.find("cni.dev/valid-attachments");
+  if (list == config.end()) {
+    list = config.find("cni.dev/attachments");
+  }
+  // Without the list every attachment would look stale; refuse rather than release them all.
+  if (list == config.end() || !list->is_array()) {
+    return invalid("GC needs the list \"cni.dev/valid-attachments\"");
+  }
+  std::vector<CniAttachment> out;
+  for (const json& a : *list) {
+    Result<std::optional<std::string>> id =
+        a.is_object() ? optional_string(a, "containerID", "attachment") : invalid("not an object");
+    Result<std::optional<std::string>> ifname =
+        id.ok() ? optional_string(a, "ifname", "attachment") : id;
+    if (!ifname.ok() || !id->has_value()) {
+      return invalid("each valid attachment needs a \"containerID\" (and an \"ifname\")");
+    }
+    out.push_back({**id, ifname->value_or("")});
+  }
+  return out;
+}
+
+bool needs_attachment(CniCommand c) {
+  return c == CniCommand::kAdd || c == CniCommand::kDel || c == CniCommand::kCheck;
+}
+
+}  // namespace
+
+std::string CniRequest::owner() const { return kOwnerPrefix + container_id + ":" + ifname; }
+
+const std::vector<std::string>& cni_supported_versions() {
+  static const std::vector<std::string> kVersions = {"0.4.0", "1.0.0", "1.1.0"};
+  return kVersions;
+}
+
+bool invoked_as_cni(const std::string& argv0) {
+  return argv0.substr(argv0.rfind('/') + 1) == "weave-ipam-cni";
+}
+
+CniResult<CniRequest> parse_cni_request(const EnvLookup& env, const std::string& stdin_text) {
+  CniRequest r;
+  auto fail = [&r](CniCode code, const Status& why) {
+    return CniError{code, why.message(), "", r.cni_version};
+  };
+  std::optional<std::string> name = env("CNI_COMMAND");
+  std::optional<CniCommand> command = name ? command_named(*name) : std::nullopt;
+  if (!command) {
+    return fail(CniCode::kInvalidEnvironment,
+                invalid(name ? "CNI_COMMAND " + *name +
+                                   " is not one of ADD, DEL, CHECK, VERSION, GC, STATUS"
+                             : "CNI_COMMAND is not set"));
+  }
+  r.command = *command;
+  if (r.command == CniCommand::kVersion) {
+    return r;
+  }
+  json config = json::parse(stdin_text, nullptr, /*allow_exceptions=*/false);
+  if (!config.is_object()) {
+    return fail(CniCode::kDecodeFailure,
+                invalid("the network configuration on stdin is not a JSON object"));
+  }
+  Result<std::string> version = cni_version_of(config, r.command);
+  if (!version.ok()) {
+    return fail(CniCode::kIncompatibleVersion, version.status());
+  }
+  r.cni_version = *version;
+  if (needs_attachment(r.command)) {
+    Result<CniAttachment> who = attachment_env(env, r.command != CniCommand::kDel);
+    if (!who.ok()) {
+      return fail(CniCode::kInvalidEnvironment, who.status());
+    }
+    r.container_id = who->container_id;
+    r.ifname = who->ifname;
+  }
+  Result<CniIpamConfig> ipam = ipam_config(config, r.command == CniCommand::kDel);
+  if (!ipam.ok()) {
+    return fail(CniCode::kInvalidConfig, ipam.status());
+  }
+  r.ipam = *ipam;
+  if (r.command == CniCommand::kAdd || r.command == CniCommand::kCheck) {
+    Result<std::vector<std::string>> from_env = cni_args_ips(env("CNI_ARGS").value_or(""));
+    if (!from_env.ok()) {
+      return fail(CniCode::kInvalidEnvironment, from_env.status());
+    }
+    Result<std::vector<std::string>> ips = requested_ips(config, *from_env, r.ipam);
+    Result<std::vector<ring::Cidr>> prev = ips.ok() ? prev_result_ips(config) : ips.status();
+    if (!prev.ok()) {
+      return fail(CniCode::kInvalidConfig, prev.status());
+    }
+    r.ips = *ips;
+    r.prev_ips = *prev;
+  }
+  if (r.command == CniCommand::kGc) {
+    Result<std::vector<CniAttachment>> valid = valid_attachments(config);
+    if (!valid.ok()) {
+      return fail(CniCode::kInvalidConfig, valid.status());
+    }
+    r.valid_attachments = *valid;
+  }
+  return r;
+}
+
+std::string render_cni_result(const std::string& cni_version, const std::vector<ring::Cidr>& ips,
+                              const std::optional<ring::Address>& gateway, const json& routes) {
+  json list = json::array();
+  for (const ring::Cidr& c : ips) {
+    json ip = {{"address", c.to_string()}};
+    if (cni_version == "0.4.0") {
+      ip["version"] = c.family() == ring::Family::kV4 ? "4" : "6";
+    }
+    if (gateway && gateway->family() == c.family()) {
+      ip["gateway"] = gateway->to_string();
+    }
+    list.push_back(ip);
+  }
+  json out = {{"cniVersion", cni_version}, {"ips", list}};
+  if (routes.is_array() && !routes.empty()) {
+    out["routes"] = routes;
+  }
+  return out.dump() + "\n";
+}
+
+std::string render_cni_error(const CniError& error) {
+  json out = {{"cniVersion", error.cni_version},
+              {"code", static_cast<int>(error.code)},
+              {"msg", error.msg}};
+  if (!error.details.empty()) {
+    out["details"] = error.details;
+  }
+  return out.dump() + "\n";
+}
+
+std::string render_cni_version() {
+  return json{{"cniVersion", "1.1.0"}, {"supportedVersions", cni_supported_versions()}}.dump() +
+         "\n";
+}
+
+namespace {
+
+// One invocation against the daemon. Each command returns the text for stdout.
+class CniRun {
+ public:
+  CniRun(const CniRequest& request, const AdminTransport& transport)
+      : r_(request), transport_(transport) {}
+
+  CniResult<std::string> run() {
+    switch (r_.command) {
+      case CniCommand::kAdd:
+        return add();
+      case CniCommand::kDel:
+        return del();
+      case CniCommand::kCheck:
+        return check();
+      case CniCommand::kGc:
+        return gc();
+      case CniCommand::kStatus:
+        return status();
+      case CniCommand::kVersion:
+        break;
+    }
+    return render_cni_version();
+  }
+
+ private:
+  CniError fail(CniCode code, std::string msg, std::string details = "") const {
+    return CniError{code, std::move(msg), std::move(details), r_.cni_version};
+  }
+
+  // The JSON body of a 200 answer. A daemon that does not answer is "try again later"; its
+  // refusals keep its own words.
+  CniResult<json> call(const std::string& method, const std::string& target, const json& body,
+                       std::chrono::milliseconds timeout) const {
+    Result<AdminAnswer> a = transport_(r_.ipam.admin_socket, method, target,
+                                       body.is_null() ? "" : body.dump(), timeout);
+    if (!a.ok()) {
+      return fail(CniCode::kTryAgainLater, a.status().message(),
+                  "start the weave-ipam daemon, or set ipam.admin_socket to its --admin-socket");
+    }
+    json answer = json::parse(a->body, nullptr, /*allow_exceptions=*/false);
+    if (a->status != 200) {
+      bool has_err = answer.is_object() && answer.contains("Err") && answer["Err"].is_string();
+      return fail(a->status == 400 ? CniCode::kInvalidConfig : CniCode::kDaemonRefused,
+                  has_err ? answer["Err"].get<std::string>() : a->body);
+    }
+    if (!answer.is_object()) {
+      return fail(CniCode::kIoFailure, "the daemon's answer to " + target + " is not JSON");
+    }
+    return answer;
+  }
+
+  CniResult<std::vector<ring::Cidr>> addresses(const json& answer, const char* key) const {
+    std::vector<ring::Cidr> out;
+    auto list = answer.find(key);
+    for (const json& a : list != answer.end() && list->is_array() ? *list : json::array()) {
+      Result<ring::Cidr> c = a.is_string() ? ring::Cidr::parse(a.get<std::string>())
+                                           : Result<ring::Cidr>(invalid("not a string"));
+      if (!c.ok()) {
+        return fail(CniCode::kIoFailure, "the daemon answered a bad address: " + a.dump());
+      }
+      out.push_back(*c);
+    }
+    return out;
+  }
+
+  // A claim or allocation for this attachment; its addresses.
+  CniResult<std::vector<ring::Cidr>> take(const std::string& target, const json& body) const {
+    CniResult<json> answer = call("POST", target, body, kAllocateTimeout);
+    if (auto* e = std::get_if<CniError>(&answer)) {
+      return *e;
+    }
+    return addresses(std::get<json>(answer), "addresses");
+  }
+
+  CniResult<std::string> add() const;
+  CniResult<std::string> del() const;
+  CniResult<std::string> check() const;
+  CniResult<std::string> gc() const;
+  CniResult<std::string> status() const;
+
+  const CniRequest& r_;
+  const AdminTransport& transport_;
+};
+
+CniResult<std::string> CniRun::add() const {
+  std::vector<ring::Cidr> got;
+  if (r_.ips.empty()) {
+    if (r_.ipam.gateway) {
+      // Held by someone already is fine: either way no container gets it. Only a daemon that
+      // does not answer stops the ADD.
+      std::string gw = r_.ipam.gateway->to_string();
+      std::string address =
+          r_.ipam.subnet ? ring::Cidr(*r_.ipam.gateway, r_.ipam.subnet->prefix_len()).to_string()
+                         : gw;
+      CniResult<json> held =
+          call("POST", "/claim", {{"owner", kGatewayOwnerPrefix + gw}, {"address", address}},
+               kAllocateTimeout);
+      if (auto* e = std::get_if<CniError>(&held); e && e->code == CniCode::kTryAgainLater) {
+        return *e;
+      }
+    }
+    json body = {{"owner", r_.owner()}};
+    if (r_.ipam.subnet) {
+      body["subnet"] = r_.ipam.subnet->to_string();
+    }
+    CniResult<std::vector<ring::Cidr>> allocated = take("/allocate", body);
+    if (auto* e = std::get_if<CniError>(&allocated)) {
+      return *e;
+    }
+    got = std::get<std::vector<ring::Cidr>>(allocated);
+  }
+  for (const std::string& ip : r_.ips) {
+    CniResult<std::vector<ring::Cidr>> claimed =
+        take("/claim", {{"owner", r_.owner()}, {"address", ip}});
+    if (auto* e = std::get_if<CniError>(&claimed)) {
+      // Give back what this ADD took; the runtime's DEL after a failed ADD would too, but a
+      // runtime that gives up must not leave addresses behind.
+      for (const ring::Cidr& c : got) {
+        (void)call("POST", "/release", {{"owner", r_.owner()}, {"address", c.to_string()}},
+                   kShortTimeout);
+      }
+      e->details = "requested " + json(r_.ips).dump();
+      return *e;
+    }
+    const auto& list = std::get<std::vector<ring::Cidr>>(claimed);
+    got.insert(got.end(), list.begin(), list.end());
+  }
+  return render_cni_result(r_.cni_version, got, r_.ipam.gateway, r_.ipam.routes);
+}
+
+CniResult<std::string> CniRun::del() const {
+  CniResult<json> released = call("POST", "/release", {{"owner", r_.owner()}}, kShortTimeout);
+  if (auto* e = std::get_if<CniError>(&released)) {
+    return *e;
+  }
+  return std::string();
+}
+
+CniResult<std::string> CniRun::check() const {
+  CniResult<json> owners = call("GET", "/owners", nullptr, kShortTimeout);
+  if (auto* e = std::get_if<CniError>(&owners)) {
+    return *e;
+  }
+  const json& all = std::get<json>(owners);
+  CniResult<std::vector<ring::Cidr>> held_or =
+      all.contains(r_.owner()) ? addresses(all, r_.owner().c_str()) : std::vector<ring::Cidr>();
+  if (auto* e = std::get_if<CniError>(&held_or)) {
+    return *e;
+  }
+  const auto& held = std::get<std::vector<ring::Cidr>>(held_or);
+  if (held.empty()) {
+    return fail(
+        CniCode::kUnknownContainer,
+        "weave-ipam holds no address for container " + r_.container_id + " interface " + r_.ifname,
+        "it was never added, or was deleted or garbage-collected");
+  }
+  auto holds = [&held](const ring::Address& a) {
+    return std::any_of(held.begin(), held.end(),
+                       [&a](const ring::Cidr& c) { return c.address() == a; });
+  };
+  std::vector<ring::Address> wanted;
+  for (const std::string& ip : r_.ips) {
+    wanted.push_back(*ring::Address::parse(ip.substr(0, ip.find('/'))));
+  }
+  // prevResult may hold other plugins' addresses: check only those in our subnets.
+  for (const ring::Cidr& prev : r_.prev_ips) {
+    bool ours = (r_.ipam.subnet && r_.ipam.subnet->range().contains(prev.address())) ||
+                std::any_of(held.begin(), held.end(), [&prev](const ring::Cidr& c) {
+                  return c.subnet().range().contains(prev.address());
+                });
+    if (ours) {
+      wanted.push_back(prev.address());
+    }
+  }
+  for (const ring::Address& a : wanted) {
+    if (!holds(a)) {
+      json list = json::array();
+      for (const ring::Cidr& c : held) {
+        list.push_back(c.to_string());
+      }
+      return fail(CniCode::kCheckMismatch, "container " + r_.container_id + " interface " +
+                                               r_.ifname + " holds " + list.dump() + ", not " +
+                                               a.to_string());
+    }
+  }
+  return std::string();
+}
+
+CniResult<std::string> CniRun::gc() const {
+  std::optional<ring::Cidr> subnet = r_.ipam.subnet;
+  if (!subnet) {
+    CniResult<json> s = call("GET", "/status", nullptr, kShortTimeout);
+    if (auto* e = std::get_if<CniError>(&s)) {
+      return *e;
+    }
+    Result<ring::Cidr> parsed = ring::Cidr::parse_subnet(text(std::get<json>(s), "default_subnet"));
+    if (!parsed.ok()) {
+      return fail(CniCode::kIoFailure, "the daemon reports no default subnet");
+    }
+    subnet = *parsed;
+  }
+  CniResult<json> owners = call("GET", "/owners", nullptr, kShortTimeout);
+  if (auto* e = std::get_if<CniError>(&owners)) {
+    return *e;
+  }
+  std::set<std::string> keep;
+  for (const CniAttachment& a : r_.valid_attachments) {
+    keep.insert(kOwnerPrefix + a.container_id + ":" + a.ifname);
+  }
+  std::vector<std::string> errors;
+  for (const auto& [owner, list] : std::get<json>(owners).items()) {
+    std::string container = owner.substr(0, owner.rfind(':') + 1);  // "cni:<id>:"
+    if (owner.rfind(kOwnerPrefix, 0) != 0 || keep.count(owner) > 0 || keep.count(container) > 0) {
+      continue;
+    }
+    // Another network's attachments are not in this list: only release in our subnet.
+    CniResult<std::vector<ring::Cidr>> held = addresses(std::get<json>(owners), owner.c_str());
+    auto* cidrs = std::get_if<std::vector<ring::Cidr>>(&held);
+    if (cidrs == nullptr || std::none_of(cidrs->begin(), cidrs->end(), [&](const ring::Cidr& c) {
+          return subnet->range().contains(c.address());
+        })) {
+      continue;
+    }
+    CniResult<json> released = call("POST", "/release", {{"owner", owner}}, kShortTimeout);
+    if (auto* e = std::get_if<CniError>(&released)) {
+      errors.push_back(owner + ": " + e->msg);
+    }
+  }
+  if (!errors.empty()) {
+    return fail(CniCode::kDaemonRefused,
+                "GC could not release " + std::to_string(errors.size()) + " stale attachments",
+                json(errors).dump());
+  }
+  return std::string();
+}
+
+CniResult<std::string> CniRun::status() const {
+  auto not_available = [this](const std::string& why, const std::string& details) {
+    return fail(CniCode::kNotAvailable, why, details);
+  };
+  CniResult<json> s = call("GET", "/status", nullptr, kShortTimeout);
+  if (auto* e = std::get_if<CniError>(&s)) {
+    return not_available(e->msg, e->details);
+  }
+  if (!flag(std::get<json>(s), "ready")) {
+    // A fresh cluster makes its ring on the first request; prime is that request.
+    CniResult<json> primed = call("POST", "/prime", nullptr, kPrimeTimeout);
+    if (auto* e = std::get_if<CniError>(&primed)) {
+      return not_available(
+          "the weave-ipam daemon is not ready: " + text(std::get<json>(s), "status"), e->msg);
+    }
+    s = call("GET", "/status", nullptr, kShortTimeout);
+    if (auto* e = std::get_if<CniError>(&s)) {
+      return not_available(e->msg, e->details);
+    }
+  }
+  const json& report = std::get<json>(s);
+  auto some_free = [](const json& j) { return !text(j, "free").empty() && text(j, "free") != "0"; };
+  bool has_free = some_free(report);
+  auto peers = report.find("peers");
+  for (const json& p : peers != report.end() && peers->is_array() ? *peers : json::array()) {
+    has_free = has_free || ((flag(p, "self") || flag(p, "reachable")) && some_free(p));
+  }
+  if (!has_free) {
+    return not_available(
+        "no free addresses in " + text(report, "range") + " on this peer or any reachable peer",
+        "release addresses, or rmpeer peers that are gone for good");
+  }
+  return std::string();
+}
+
+}  // namespace
+
+int run_cni(const EnvLookup& env, const std::string& stdin_text, std::string& stdout_text,
+            const AdminTransport& transport) {
+  CniResult<CniRequest> request = parse_cni_request(env, stdin_text);
+  CniResult<std::string> out = std::holds_alternative<CniError>(request)
+                                   ? CniResult<std::string>(std::get<CniError>(request))
+                                   : CniRun(std::get<CniRequest>(request), transport).run();
+  if (auto* e = std::get_if<CniError>(&out)) {
+    stdout_text = render_cni_error(*e);
+    return 1;
+  }
+  stdout_text = std::get<std::string>(out);
+  return 0;
+}
+
+int run_cni(const EnvLookup& env, const std::string& stdin_text, std::string& stdout_text) {
+  return run_cni(env, stdin_text, stdout_text,
+                 [](const std::string& socket, const std::string& method, const std::string& target,
+                    const std::string& body, std::chrono::milliseconds timeout) {
+                   return AdminClient(socket).call(method, target, body, timeout);
+                 });
+}
+
+}  // namespace wipam::driver
