@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
   if (args.empty() || args[0] == "--help" || args[0] == "help") {
     std::printf(
         "usage: weave-ipam launch [flags] [PEER...]   (weave-ipam launch --help)\n"
+        "       weave-ipam-cni | weave-ipam cni   (CNI 1.1 IPAM plugin)\n"
         "       weave-ipam --version\n");
     return args.empty() ? 2 : 0;
   }

@@ -27,7 +27,7 @@ h1{font-size:20px;margin:0}
 .badge.bad{background:#fdecea;color:var(--bad)}
 #err{color:var(--bad);font-weight:600;margin-top:6px}
 #err:empty{display:none}
-svg{display:block;margin:0 auto;width:100%;max-width:600px;height:auto}
+svg{display:block;margin:0 auto;width:100%;max-width:660px;height:auto}
 .segment,.used{stroke:#fff;stroke-width:1.5}
 .outline{fill:none;stroke:var(--bad);stroke-width:2.5}
 .label{font-size:12.5px;fill:var(--fg)}
@@ -52,7 +52,7 @@ footer{margin-top:10px;font-size:12px}
 <div class="meta" id="summary">loading /status&hellip;</div>
 <div id="err"></div>
 <div class="card">
-<svg id="ring" viewBox="-300 -215 600 430" role="img" aria-label="allocation ring">
+<svg id="ring" viewBox="-330 -215 660 430" role="img" aria-label="allocation ring">
 <defs><pattern id="hatch" width="7" height="7" patternUnits="userSpaceOnUse"
   patternTransform="rotate(45)"><rect width="7" height="7" fill="#d5d9de"/>
   <rect width="2.5" height="7" fill="#9aa3ad"/></pattern></defs>
@@ -186,7 +186,8 @@ function label([owner, o]) {
   const y = (R1 + 16) * sin + 4 - (down && sin < -0.3 ? 15 : 0);
   const t = el('text', {class: 'label', x, y,
     'text-anchor': Math.abs(cos) < 0.2 ? 'middle' : cos > 0 ? 'start' : 'end'});
-  t.append(el('tspan', {'font-weight': 600}, o.best.r.nickname || owner),
+  const name = o.best.r.nickname || '\u2026' + owner.slice(-8);  // long labels leave the box
+  t.append(el('tspan', {'font-weight': 600}, name.length > 16 ? name.slice(0, 15) + '\u2026' : name),
            el('tspan', {dx: 6}, pct(o.share)));
   if (down) t.append(el('tspan', {class: 'down', x, dy: 15}, '\u2717 unreachable'));
   return t;
@@ -229,7 +230,8 @@ function drawSummary(s, segs) {
   const used = segs.reduce((a, g) => a + g.usedCount, 0n), up = s.peers.filter((p) => p.reachable);
   const size = parseRange(s.range).size;
   $('c1').textContent = s.range;
-  $('c2').textContent = `${fmt(used)} of ${fmt(size)} used (${pct(Number(used) / Number(size))})`;
+  $('c2').textContent = `${pct(Number(used) / Number(size))} used`;  // counts would not fit inside
+  $('c2').append(el('title', {}, `${fmt(used)} of ${fmt(size)} addresses`));
   $('c3').textContent = segs.length ? `${up.length} of ${s.peers.length} peers reachable`
                                     : `no ring yet: consensus ${s.consensus}`;
 }
