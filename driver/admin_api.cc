@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "driver/admin_json.h"
+#include "driver/log.h"
 #include "driver/ring_page.h"
 
 namespace wipam::driver {
@@ -60,7 +61,16 @@ AdminApi::AdminApi(ring::Cidr default_subnet, const ring::Allocator& allocator, 
       counters_(counters),
       run_(std::move(run)) {}
 
-void AdminApi::handle(const HttpRequest& request, const Responder& respond) {
+void AdminApi::handle(const HttpRequest& request, const Responder& plain_respond) {
+  // Refusals are logged with the reason the client saw.
+  Responder respond = [plain_respond, method = request.method, target = request.target](
+                          unsigned status, std::string body, std::string type) {
+    if (status != 200) {
+      log(LogLevel::kWarn, "admin", "refused",
+          {{"request", method + " " + target}, {"reply", body}});
+    }
+    plain_respond(status, std::move(body), std::move(type));
+  };
   std::string path = request.target.substr(0, request.target.find('?'));
   std::string query =
       path.size() < request.target.size() ? request.target.substr(path.size() + 1) : std::string();

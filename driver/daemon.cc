@@ -71,7 +71,7 @@ Status Daemon::start() {
     mesh.password = config_.password;
     mesh.targets = config_.peers;
     mesh.discovery = config_.discovery;
-    mesh.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+    mesh.log = [](const std::string& line) { log_logfmt(line); };
     mesh_ = std::make_unique<gossip::Mesh>(loop_, mesh, *this);
     mesh_->set_gossip_source([this] { return gossip_payload_; });
     Status started = mesh_->start();

@@ -45,18 +45,46 @@ void set_log_level(const std::string& name) {
 
 bool log_enabled(LogLevel level) { return static_cast<int>(level) >= g_level.load(); }
 
+namespace {
+
+std::string timestamp() {
+  std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char ts[32];
+  std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return ts;
+}
+
+}  // namespace
+
+void log_logfmt(const std::string& line) {
+  static constexpr std::pair<const char*, LogLevel> kPrefixes[] = {
+      {"level=debug", LogLevel::kDebug},
+      {"level=info", LogLevel::kInfo},
+      {"level=warn", LogLevel::kWarn},
+      {"level=error", LogLevel::kError}};
+  LogLevel level = LogLevel::kInfo;
+  for (const auto& [prefix, l] : kPrefixes) {
+    if (line.rfind(prefix, 0) == 0) {
+      level = l;
+    }
+  }
+  if (!log_enabled(level)) {
+    return;
+  }
+  std::string out = "ts=" + timestamp() + " " + line;
+  std::lock_guard<std::mutex> lock(g_mutex);
+  std::fprintf(stderr, "%s\n", out.c_str());
+}
+
 void log(LogLevel level, const std::string& component, const std::string& message,
          const std::vector<std::pair<std::string, std::string>>& fields) {
   if (!log_enabled(level)) {
     return;
   }
   static constexpr const char* kLevels[] = {"debug", "info", "warn", "error"};
-  std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  char ts[32];
-  std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  std::string line = std::string("ts=") + ts + " level=" + kLevels[static_cast<int>(level)] +
+  std::string line = "ts=" + timestamp() + " level=" + kLevels[static_cast<int>(level)] +
                      " component=" + component + " msg=" + quoted(message);
   for (const auto& [key, value] : fields) {
     line += " " + key + "=" + quoted(value);

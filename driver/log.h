@@ -16,5 +16,8 @@ void set_log_level(const std::string& name);
 bool log_enabled(LogLevel level);
 void log(LogLevel level, const std::string& component, const std::string& message,
          const std::vector<std::pair<std::string, std::string>>& fields = {});
+// A line already in logfmt beginning "level=..." (the gossip layer's): timestamped and
+// filtered by its level like the others.
+void log_logfmt(const std::string& line);
 
 }  // namespace wipam::driver
