@@ -48,6 +48,13 @@ class HttpServerTest : public ::testing::Test {
     return result.get();
   }
 
+  // Waits until the handler has been given a request to hold.
+  void wait_until_held(const std::vector<Responder>& held) {
+    while (on_loop([&] { return held.size(); }) == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+
   std::string socket_path() const { return (dir_ / "api.sock").string(); }
 
   Status listen(HttpHandler handler, HttpLimits limits = {}) {
@@ -144,9 +151,7 @@ TEST_F(HttpServerTest, DeferredRepliesGoOutInRequestOrderOnOneConnection) {
   // Two requests in one write: the second must wait for the first's deferred reply.
   asio::write(s, asio::buffer(std::string("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
                                           "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")));
-  while (on_loop([&] { return held.size(); }) == 0) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  wait_until_held(held);
   on_loop([&] { held[0](200, "/slow", "text/plain"); });
   boost::beast::flat_buffer buffer;
   http::response<http::string_body> first, second;
@@ -254,9 +259,7 @@ TEST_F(HttpServerTest, ResponderIsSafeAfterTheClientLeftAndAfterStop) {
   {
     Local::socket s = connect();
     asio::write(s, asio::buffer(std::string("GET /a HTTP/1.1\r\nHost: x\r\n\r\n")));
-    while (on_loop([&] { return held.size(); }) == 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    wait_until_held(held);
   }
   on_loop([&] {
     server_.reset();
@@ -274,9 +277,7 @@ TEST_F(HttpServerTest, StopFinishesTheReplyInFlightThenCloses) {
               }).ok());
   Local::socket s = connect();
   asio::write(s, asio::buffer(std::string("GET /a HTTP/1.1\r\nHost: x\r\n\r\n")));
-  while (on_loop([&] { return held.size(); }) == 0) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  wait_until_held(held);
   on_loop([&] {
     server_->stop();
     held[0](200, "finished", "text/plain");
