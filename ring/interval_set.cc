@@ -117,10 +117,9 @@ std::optional<IntervalSet::Interval> IntervalSet::biggest_aligned_block(Uint128 
   return best;
 }
 
-std::vector<IntervalSet::Interval> IntervalSet::intervals() const {
-  std::vector<Interval> out;
-  out.reserve(nodes_.size());
-  std::vector<std::uint32_t> stack;
+template <class Visit>
+bool IntervalSet::visit_in_order(Visit visit) const {
+  std::vector<std::uint32_t> stack;  // explicit: a treap's depth is only expected O(log n)
   std::uint32_t i = root_;
   while (i != kNil || !stack.empty()) {
     while (i != kNil) {
@@ -129,9 +128,21 @@ std::vector<IntervalSet::Interval> IntervalSet::intervals() const {
     }
     i = stack.back();
     stack.pop_back();
-    out.push_back({nodes_[i].start, nodes_[i].end});
+    if (!visit(i)) {
+      return false;
+    }
     i = nodes_[i].right;
   }
+  return true;
+}
+
+std::vector<IntervalSet::Interval> IntervalSet::intervals() const {
+  std::vector<Interval> out;
+  out.reserve(nodes_.size());
+  visit_in_order([&](std::uint32_t i) {
+    out.push_back({nodes_[i].start, nodes_[i].end});
+    return true;
+  });
   return out;
 }
 
@@ -402,28 +413,24 @@ Status IntervalSet::check() const {
   }
   std::size_t seen = 0;
   std::optional<Interval> previous;
-  std::vector<std::uint32_t> stack;
-  std::uint32_t i = root_;
-  while (i != kNil || !stack.empty()) {
-    while (i != kNil) {
-      stack.push_back(i);
-      i = nodes_[i].left;
-    }
-    i = stack.back();
-    stack.pop_back();
+  Status bad;
+  visit_in_order([&](std::uint32_t i) {
     const Node& n = nodes_[i];
     ++seen;
     if (n.start >= n.end) {
-      return Status::internal("interval set node " + std::to_string(i) + " is empty");
+      bad = Status::internal("interval set node " + std::to_string(i) + " is empty");
+      return false;
     }
     if (previous && previous->end >= n.start) {
-      return Status::internal("interval set intervals overlap or touch at " +
-                              uint128_to_string(n.start));
+      bad = Status::internal("interval set intervals overlap or touch at " +
+                             uint128_to_string(n.start));
+      return false;
     }
     for (std::uint32_t c : {n.left, n.right}) {
       if (c != kNil && (nodes_[c].parent != i || nodes_[c].priority > n.priority)) {
-        return Status::internal("interval set node " + std::to_string(c) +
-                                " has a bad parent link or priority");
+        bad = Status::internal("interval set node " + std::to_string(c) +
+                               " has a bad parent link or priority");
+        return false;
       }
     }
     Uint128 sum = subtree_count(n.left) + (n.end - n.start) + subtree_count(n.right);
@@ -431,10 +438,14 @@ Status IntervalSet::check() const {
         {block_log2_of(n.start, n.end), subtree_block_log2(n.left), subtree_block_log2(n.right)});
     if (sum != n.subtree_count || n.block_log2 != block_log2_of(n.start, n.end) ||
         log2 != n.subtree_block_log2) {
-      return Status::internal("interval set node " + std::to_string(i) + " has stale sums");
+      bad = Status::internal("interval set node " + std::to_string(i) + " has stale sums");
+      return false;
     }
     previous = Interval{n.start, n.end};
-    i = n.right;
+    return true;
+  });
+  if (!bad.ok()) {
+    return bad;
   }
   if (seen != nodes_.size()) {
     return Status::internal("interval set has unreachable nodes");

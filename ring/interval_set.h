@@ -75,6 +75,9 @@ class IntervalSet {
   Status check() const;
 
  private:
+  // Calls visit(node index) in address order until it returns false; false iff it stopped.
+  template <class Visit>
+  bool visit_in_order(Visit visit) const;
   static constexpr std::uint32_t kNil = UINT32_MAX;
 
   struct Node {
