@@ -18,7 +18,7 @@ cmake --build "$build"
 ctest --test-dir "$build" --output-on-failure -j2 --timeout 900 "$@"
 
 # The simulation's 500 seeds, in a release build with the allocator's invariant checks on
-# (the sanitizer build above runs 20 of them).
+# (the sanitizer build above runs 10 of them).
 sim=build/sim
 cmake -S . -B "$sim" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS=-DWIPAM_CHECKED=1 >/dev/null
 cmake --build "$sim" --target sim_tests
