@@ -2,7 +2,7 @@
 # Operating a real 3-peer cluster (separate processes, gossip over loopback TCP) with the
 # weave-like CLI: prime on a fresh consensus cluster, status, status ipam, status peers, ps,
 # allocate/claim/release, /metrics checked by a strict Prometheus text parser, rmpeer of a
-# stopped peer after which the survivors allocate from its old space, forget, and one clear
+# stopped peer after which the survivors allocate from its old space, forget, connect, and one clear
 # line when the daemon is not running. Prints "N passed, M failed".
 set -uo pipefail
 bin=$(readlink -f "$1")
@@ -95,6 +95,9 @@ check "survivors allocate from the dead peer's old space" \
   "cli 1 allocate after-rmpeer >/dev/null && cli $survivor prime >/dev/null && cli $survivor allocate s-1 >/dev/null"
 check "forget drops a gossip target" \
   "cli 1 forget 127.0.0.1:$((gp + victim)) >/dev/null && ! cli 1 status peers | grep -q 'target 127.0.0.1:$((gp + victim))'"
+
+check "connect adds a gossip target back" \
+  "cli 1 connect 127.0.0.1:$((gp + victim)) >/dev/null && cli 1 status peers | grep -q 'target 127.0.0.1:$((gp + victim))'"
 
 # The daemon not running: one clear line.
 kill -TERM "${pids[1]}"; wait "${pids[1]}" 2>/dev/null
