@@ -145,6 +145,20 @@ void SimWorld::restart(int i) {
   relink();
 }
 
+bool SimWorld::rmpeer_is_safe(int dead, int survivor) const {
+  const Allocator::Stored& stored = peers_[static_cast<std::size_t>(dead)]->store;
+  auto bytes = stored.find(ring::kRingKey);
+  if (bytes == stored.end()) {
+    return true;  // it never had a ring, so it gave nothing away
+  }
+  Result<ring::Ring> last = ring::Ring::decode(
+      std::span(reinterpret_cast<const std::uint8_t*>(bytes->second.data()), bytes->second.size()),
+      name(survivor));
+  ring::Ring current = allocator(survivor).ring();
+  Result<ring::MergeOutcome> merged = last.ok() ? current.merge(*last) : last.status();
+  return merged.ok() && !merged->changed;
+}
+
 ring::RequestId SimWorld::bury(int dead, int survivor) {
   Peer& p = *peers_[static_cast<std::size_t>(dead)];
   p.buried = true;

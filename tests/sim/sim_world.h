@@ -61,6 +61,11 @@ class SimWorld {
   // Declares crashed peer `dead` gone for good: it never restarts, and clients forget its
   // addresses. Issues rmpeer for it on `survivor`.
   ring::RequestId bury(int dead, int survivor);
+  // True iff `survivor`'s ring already holds everything `dead` persisted of the ring: the
+  // condition under which an operator's rmpeer is safe. Before it, `dead` may have given
+  // ranges away that `survivor` would take back and hand out again (no peer can know
+  // better: the grant's only other witness may be down too).
+  bool rmpeer_is_safe(int dead, int survivor) const;
   // group[i] is peer i's side; peers talk only within a side.
   void partition(const std::vector<int>& group);
   void heal();

@@ -68,7 +68,8 @@ void random_fault(SimWorld& w) {
     w.restart(victim);
   } else if (!w.alive(victim) && !w.buried(victim)) {
     int survivor = random_live_peer(w);
-    if (survivor != -1 && !w.allocator(survivor).ring().empty()) {
+    if (survivor != -1 && !w.allocator(survivor).ring().empty() &&
+        w.rmpeer_is_safe(victim, survivor)) {
       w.bury(victim, survivor);
     }
   }
