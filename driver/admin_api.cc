@@ -98,7 +98,8 @@ void AdminApi::handle(const HttpRequest& request, const Responder& plain_respond
         connected += p.direct ? 1 : 0;
       }
     }
-    respond(200, render_metrics(allocator_.status(), counters_, pool_free(), connected),
+    ring::StatusReport status = allocator_.status();  // built once per scrape
+    respond(200, render_metrics(status, counters_, pool_free(status), connected),
             "text/plain; version=0.0.4; charset=utf-8");
   } else if (method == "POST" && path == "/prime") {
     run_(ring::PrimeCommand{}, [respond](const ring::Reply& r) {
@@ -239,8 +240,7 @@ void AdminApi::targets(const std::string& body, bool forget, const Responder& re
   send(respond, 200, {{forget ? "forgotten" : "connecting", done}});
 }
 
-std::vector<PoolFree> AdminApi::pool_free() const {
-  ring::StatusReport s = allocator_.status();
+std::vector<PoolFree> AdminApi::pool_free(const ring::StatusReport& s) const {
   const auto& allocations = allocator_.allocations();
   std::vector<PoolFree> out;
   for (const auto& [id, pool] : ipam_.pools()) {

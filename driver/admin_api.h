@@ -31,7 +31,7 @@ class AdminApi {
 
   // Free host addresses of each pool of this host: exact in ranges this peer owns, and in
   // others' ranges the owner's reported free count pro rata.
-  std::vector<PoolFree> pool_free() const;
+  std::vector<PoolFree> pool_free(const ring::StatusReport& status) const;
 
  private:
   void allocate(const std::string& body, const Responder& respond);

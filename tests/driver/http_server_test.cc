@@ -48,6 +48,11 @@ class HttpServerTest : public ::testing::Test {
     return result.get();
   }
 
+  // A handler that answers nothing now and keeps each Responder for the test to call.
+  static HttpHandler hold_into(std::vector<Responder>& held) {
+    return [&held](const HttpRequest&, Responder respond) { held.push_back(std::move(respond)); };
+  }
+
   // Waits until the handler has been given a request to hold.
   void wait_until_held(const std::vector<Responder>& held) {
     while (on_loop([&] { return held.size(); }) == 0) {
@@ -253,9 +258,7 @@ TEST_F(HttpServerTest, RefusesToReplaceAFileThatIsNotASocket) {
 
 TEST_F(HttpServerTest, ResponderIsSafeAfterTheClientLeftAndAfterStop) {
   std::vector<Responder> held;
-  ASSERT_TRUE(listen([&](const HttpRequest&, Responder respond) {
-                held.push_back(std::move(respond));
-              }).ok());
+  ASSERT_TRUE(listen(hold_into(held)).ok());
   {
     Local::socket s = connect();
     asio::write(s, asio::buffer(std::string("GET /a HTTP/1.1\r\nHost: x\r\n\r\n")));
@@ -272,9 +275,7 @@ TEST_F(HttpServerTest, ResponderIsSafeAfterTheClientLeftAndAfterStop) {
 
 TEST_F(HttpServerTest, StopFinishesTheReplyInFlightThenCloses) {
   std::vector<Responder> held;
-  ASSERT_TRUE(listen([&](const HttpRequest&, Responder respond) {
-                held.push_back(std::move(respond));
-              }).ok());
+  ASSERT_TRUE(listen(hold_into(held)).ok());
   Local::socket s = connect();
   asio::write(s, asio::buffer(std::string("GET /a HTTP/1.1\r\nHost: x\r\n\r\n")));
   wait_until_held(held);
