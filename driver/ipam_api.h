@@ -4,7 +4,7 @@
 // IpamApi also keeps this host's pool table: Docker asks for pools per network and
 // expects reference counting, and a RequestPool without a subnet must get a subnet no
 // other network on this host holds (libnetwork#1386 loops forever otherwise). Every reply
-// follows the wire contract in shared/research/ecosystem.md §1: success is 200 with a JSON
+// follows the wire contract in the Docker remote IPAM contract: success is 200 with a JSON
 // body, failure is non-200 with {"Err": "..."}, maps may be null, releases are idempotent.
 // Loop-confined; no I/O (pool changes come back as store writes for the caller to make
 // durable before it answers).

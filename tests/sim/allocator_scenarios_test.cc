@@ -1,5 +1,5 @@
 // The allocator's behaviour, scenario by scenario, on a fault-free SimWorld: Weave's
-// acceptance scenarios (W-n, from shared/research/weave-ipam.md §8) that apply to the
+// acceptance scenarios (W-n, Weave IPAM's own test scenarios) that apply to the
 // allocator, and the places where we do better than Weave (§9): fair initial split, a
 // clear error instead of a hang, conflicts reported instead of dropped connections.
 #include <gtest/gtest.h>
