@@ -93,8 +93,9 @@ Status apply(Config& c, const std::string& flag, const std::string& value,
   } else if (flag == "reconcile-grace") {
     unsigned seconds = 0;
     auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-    if (ec != std::errc() || end != value.data() + value.size() || seconds > 86400) {
-      return bad(flag, value, "must be a number of seconds up to 86400");
+    if (ec != std::errc() || end != value.data() + value.size() || seconds < 1 || seconds > 86400) {
+      // 0 would free the address of a container that is still being attached.
+      return bad(flag, value, "must be a number of seconds from 1 to 86400");
     }
     c.reconcile_grace = std::chrono::seconds(seconds);
   } else if (flag == "password") {

@@ -19,6 +19,9 @@ constexpr const char* kFormatKey = "m/format";
 constexpr const char* kFormat = "1";
 // The time of the last Docker event seen, so a restart replays what it missed.
 constexpr const char* kDockerSinceKey = "m/docker-since";
+// The ID of the dockerd whose view showed this host's pools, so a view from another dockerd
+// is never taken as proof that they are gone.
+constexpr const char* kDockerIdKey = "m/docker-id";
 constexpr unsigned kAdminSocketMode = 0600;
 
 std::string host_name() {
@@ -165,7 +168,16 @@ Status Daemon::open_store_and_restore() {
   if (auto since = stored->find(kDockerSinceKey); since != stored->end()) {
     docker_since_ = std::strtoll(since->second.c_str(), nullptr, 10);
   }
-  ipam_ = std::make_unique<IpamApi>(config_.range, config_.default_subnet, config_.pool_prefix_len);
+  if (auto id = stored->find(kDockerIdKey); id != stored->end()) {
+    docker_id_ = id->second;
+  }
+  ipam_ = std::make_unique<IpamApi>(config_.range, config_.default_subnet, config_.pool_prefix_len,
+                                    [this](const ring::Address& a) -> std::optional<std::string> {
+                                      const auto& allocations = allocator_->allocations();
+                                      auto it = allocations.find(a);
+                                      return it == allocations.end() ? std::nullopt
+                                                                     : std::optional(it->second);
+                                    });
   WIPAM_RETURN_IF_ERROR(ipam_->restore(*stored).with_context("state in " + config_.db_path));
 
   restored->writes.push_back({kFormatKey, std::string(kFormat)});
@@ -220,6 +232,9 @@ Status Daemon::listen() {
 void Daemon::on_plugin_request(const HttpRequest& request, Responder respond) {
   log(LogLevel::kDebug, "plugin", "request", {{"path", request.target}, {"body", request.body}});
   IpamApi::Outcome out = ipam_->handle(request.target, request.body);
+  if (!out.note.empty()) {
+    log(LogLevel::kWarn, "plugin", out.note, {{"path", request.target}});
+  }
   auto answer = [respond, target = request.target](const ApiReply& reply) {
     if (reply.status != 200) {
       log(LogLevel::kWarn, "plugin", "refused", {{"path", target}, {"reply", reply.body}});
@@ -259,21 +274,9 @@ Status Daemon::watch_docker() {
     return client.status();
   }
   auto grace = std::chrono::duration_cast<ring::Millis>(config_.reconcile_grace);
-  reconciler_ = std::make_unique<Reconciler>(grace);
+  reconciler_ = std::make_unique<Reconciler>(grace, docker_id_);
   DockerWatcher::Hooks hooks;
   hooks.network_changed = [this](const DockerNetwork& n) { bind_containers(n); };
-  hooks.container_gone = [this](const std::string& container) {
-    run(
-        ring::ReleaseOwnerCommand{container},
-        [this, container](const ring::Reply& r) {
-          counters_.container_exit_releases += r.addresses.size();
-          for (const ring::Cidr& a : r.addresses) {
-            log(LogLevel::kInfo, "docker", "released the address of a container that exited",
-                {{"container", container.substr(0, 12)}, {"address", a.address().to_string()}});
-          }
-        },
-        /*counted=*/false);
-  };
   hooks.reconcile = [this](const DockerView& docker) { reconcile(docker); };
   // Reconcile at least twice per grace period, so a leak is freed within about 1.5 graces.
   auto interval = std::max(std::chrono::milliseconds(500),
@@ -306,19 +309,44 @@ void Daemon::save_docker_since() {
 
 void Daemon::reconcile(const DockerView& docker) {
   save_docker_since();
-  std::vector<ring::Cidr> pools;
+  std::vector<ReconcilePool> pools;
   for (const auto& [id, pool] : ipam_->pools()) {
-    pools.push_back(pool.subnet);
+    pools.push_back({id, pool.subnet, pool.generation});
   }
   Reconciler::Plan plan = reconciler_->plan(now(), docker, allocator_->allocations(), pools);
+  if (plan.refused != last_refusal_) {
+    if (!plan.refused.empty()) {
+      log(LogLevel::kWarn, "reconcile", plan.refused);
+    }
+    last_refusal_ = plan.refused;
+  }
+  ring::Effects fx;
+  if (plan.learned_daemon_id) {
+    docker_id_ = reconciler_->daemon_id();
+    fx.writes.push_back({std::string(kDockerIdKey), docker_id_});
+  }
+  for (const std::string& id : plan.leaked_pools) {
+    log(LogLevel::kWarn, "reconcile", "releasing a pool no Docker network uses", {{"pool", id}});
+    for (ring::StoreWrite& w : ipam_->forget_pool(id)) {
+      fx.writes.push_back(std::move(w));
+    }
+  }
+  if (!fx.writes.empty()) {
+    submit(std::move(fx));
+  }
   for (const ring::BindCommand& bind : plan.binds) {
     run(bind, [](const ring::Reply&) {});
   }
   for (const ring::ReleaseCommand& release : plan.releases) {
     log(LogLevel::kWarn, "reconcile", "releasing an address no container holds",
         {{"address", release.address.to_string()}, {"owner", release.owner.value_or("")}});
+    bool exited = release.owner && is_container_id(*release.owner);
     run(
-        release, [this](const ring::Reply& r) { counters_.reconcile_releases += r.status.ok(); },
+        release,
+        [this, exited](const ring::Reply& r) {
+          auto& counter = exited ? counters_.container_exit_releases : counters_.reconcile_releases;
+          counter += r.addresses.size();
+        },
         /*counted=*/false);
   }
 }
@@ -351,6 +379,19 @@ void Daemon::run(const ring::Command& command, std::function<void(const ring::Re
     }
     done(r);
   };
+  // A new allocation's leak clock starts afresh, whatever ran for its address before.
+  bool allocates = std::holds_alternative<ring::AllocateCommand>(command) ||
+                   std::holds_alternative<ring::ClaimCommand>(command);
+  if (allocates && reconciler_) {
+    waiting_[id] = [this, done = std::move(waiting_[id])](const ring::Reply& r) {
+      if (r.status.ok() && reconciler_) {
+        for (const ring::Cidr& a : r.addresses) {
+          reconciler_->allocated(a.address());
+        }
+      }
+      done(r);
+    };
+  }
   submit(allocator_->command(now(), id, command));
 }
 

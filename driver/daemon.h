@@ -87,6 +87,8 @@ class Daemon : public gossip::MeshHandler {
   std::map<ring::RequestId, std::function<void(const ring::Reply&)>> waiting_;
   std::vector<std::uint8_t> gossip_payload_;  // the last ring update whose state is durable
   std::int64_t docker_since_ = 0;
+  std::string docker_id_;     // the dockerd whose view showed our pools (m/docker-id)
+  std::string last_refusal_;  // the reconciler's last word on a view it would not act on
   bool stopping_ = false;
 };
 

@@ -118,6 +118,18 @@ Result<DockerNetwork> parse_docker_network(std::string_view text) {
   return n;
 }
 
+Result<std::string> parse_docker_daemon_id(std::string_view text) {
+  Result<json> j = parse_object(text, "info reply");
+  if (!j.ok()) {
+    return j.status();
+  }
+  std::string id = string_at(*j, "ID");
+  if (id.empty()) {
+    return Status::invalid_argument("Docker's info reply has no ID");
+  }
+  return id;
+}
+
 Result<std::vector<std::string>> parse_docker_network_ids(std::string_view text) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_array()) {

@@ -36,6 +36,9 @@ struct DockerNetwork {
 
 Result<DockerNetwork> parse_docker_network(std::string_view json);
 
+// The daemon's ID in a GET /info reply (stable for a dockerd's data root).
+Result<std::string> parse_docker_daemon_id(std::string_view json);
+
 // The IDs in a GET /networks reply.
 Result<std::vector<std::string>> parse_docker_network_ids(std::string_view json);
 

@@ -10,6 +10,8 @@ namespace {
 constexpr std::chrono::milliseconds kFirstBackoff{500};
 constexpr std::chrono::milliseconds kMaxBackoff{10000};
 constexpr std::size_t kMaxEventLine = 1 << 20;  // a longer line is not an event we know
+// How soon after an exit Docker is read again; exits in a burst share one read.
+constexpr std::chrono::milliseconds kRefreshSoon{1000};
 // {"type":["container","network"]}, URL-encoded.
 constexpr const char* kEventsTarget =
     "/events?filters=%7B%22type%22%3A%5B%22container%22%2C%22network%22%5D%7D";
@@ -23,6 +25,7 @@ DockerWatcher::DockerWatcher(boost::asio::io_context& io, std::unique_ptr<Docker
       reconcile_interval_(reconcile_interval),
       reconnect_timer_(io),
       refresh_timer_(io),
+      soon_timer_(io),
       backoff_(kFirstBackoff) {}
 
 DockerWatcher::~DockerWatcher() { stop(); }
@@ -38,6 +41,7 @@ void DockerWatcher::stop() {
   stopped_ = true;
   reconnect_timer_.cancel();
   refresh_timer_.cancel();
+  soon_timer_.cancel();
   client_->cancel();
 }
 
@@ -88,8 +92,11 @@ void DockerWatcher::on_data(std::string_view data) {
 
 void DockerWatcher::on_event(const DockerEvent& event) {
   last_event_time_ = std::max(last_event_time_, event.time);
-  if (event.type == "container" && (event.action == "die" || event.action == "destroy")) {
-    hooks_.container_gone(event.actor);
+  bool exit = event.type == "container" && (event.action == "die" || event.action == "destroy");
+  bool gone =
+      event.type == "network" && (event.action == "disconnect" || event.action == "destroy");
+  if (exit || gone) {
+    refresh_soon();  // never a release by itself: the read decides, against the grace period
   } else if (event.type == "network" && event.action == "connect") {
     client_->get("/networks/" + event.actor, [this](Result<std::string> body) {
       if (!body.ok()) {
@@ -121,26 +128,43 @@ void DockerWatcher::on_end(const Status& status) {
   });
 }
 
-// Reads every network, then hands the whole view over. A partial view never reaches the
-// daemon: any failure drops this round (reconcile must never release what it did not see).
+// Reads Docker's ID, then every network, then hands the whole view over. A partial view
+// never reaches the daemon: any failure drops this round (reconcile must never release
+// what it did not see).
 void DockerWatcher::refresh() {
-  if (refreshing_ || !connected_) {
+  if (refreshing_) {
     return;
   }
   refreshing_ = true;
   std::uint64_t generation = generation_;
-  client_->get("/networks", [this, generation](Result<std::string> body) {
+  client_->get("/info", [this, generation](Result<std::string> body) {
+    if (generation != generation_) {
+      return;  // a reconnect started a new round
+    }
+    Result<std::string> id =
+        body.ok() ? parse_docker_daemon_id(*body) : Result<std::string>(body.status());
+    if (!id.ok()) {
+      refreshing_ = false;
+      return;
+    }
+    read_networks(generation, *id);
+  });
+}
+
+void DockerWatcher::read_networks(std::uint64_t generation, std::string daemon_id) {
+  client_->get("/networks", [this, generation, daemon_id](Result<std::string> body) {
     Result<std::vector<std::string>> ids = body.ok()
                                                ? parse_docker_network_ids(*body)
                                                : Result<std::vector<std::string>>(body.status());
     if (generation != generation_) {
-      return;  // a reconnect started a new round
+      return;
     }
     if (!ids.ok()) {
       refreshing_ = false;
       return;
     }
     auto view = std::make_shared<DockerView>();
+    view->daemon_id = daemon_id;
     auto left = std::make_shared<std::size_t>(ids->size());
     auto failed = std::make_shared<bool>(false);
     auto finish = [this, generation, view, failed] {
@@ -169,6 +193,20 @@ void DockerWatcher::refresh() {
           finish();
         }
       });
+    }
+  });
+}
+
+void DockerWatcher::refresh_soon() {
+  if (refresh_soon_pending_) {
+    return;
+  }
+  refresh_soon_pending_ = true;
+  soon_timer_.expires_after(kRefreshSoon);
+  soon_timer_.async_wait([this](const boost::system::error_code& ec) {
+    refresh_soon_pending_ = false;
+    if (!ec && !stopped_) {
+      refresh();
     }
   });
 }

@@ -1,9 +1,11 @@
 // DockerWatcher: follows the Docker daemon's events and tells the daemon what they mean for
 // its allocations. It streams container and network events; on a network connect it reads
-// the network and reports which container holds which address; on a container's die or
-// destroy it reports the container gone. After every (re)connect and every
-// `reconcile_interval` it reads every network and reports the whole view, so the daemon can
-// release leaks. Reconnects with backoff, resuming from the last event's time.
+// the network and reports which container holds which address. Events never release
+// anything themselves (a replayed or late event must not free a later holder's address):
+// a container's exit only brings the next full read forward. After every (re)connect,
+// every `reconcile_interval`, and soon after an exit, it reads Docker's ID and every
+// network and reports the whole view, so the daemon can release leaks. Reconnects with
+// backoff, resuming from the last event's time.
 // Loop-confined. Docker being absent or restarting never blocks anything else.
 #pragma once
 
@@ -25,7 +27,6 @@ class DockerWatcher {
  public:
   struct Hooks {
     std::function<void(const DockerNetwork&)> network_changed;
-    std::function<void(const std::string& container)> container_gone;
     std::function<void(const DockerView&)> reconcile;
   };
 
@@ -53,6 +54,8 @@ class DockerWatcher {
   void on_end(const Status& status);
   void on_event(const DockerEvent& event);
   void refresh();
+  void read_networks(std::uint64_t generation, std::string daemon_id);
+  void refresh_soon();
   void schedule_refresh();
 
   std::unique_ptr<DockerClient> client_;
@@ -60,6 +63,7 @@ class DockerWatcher {
   std::chrono::milliseconds reconcile_interval_;
   boost::asio::steady_timer reconnect_timer_;
   boost::asio::steady_timer refresh_timer_;
+  boost::asio::steady_timer soon_timer_;
   std::chrono::milliseconds backoff_;
   std::string partial_line_;
   std::int64_t last_event_time_ = 0;
@@ -67,6 +71,7 @@ class DockerWatcher {
   std::uint64_t reconciles_ = 0;
   bool connected_ = false;
   bool refreshing_ = false;
+  bool refresh_soon_pending_ = false;
   bool stopped_ = true;
   bool said_unavailable_ = false;
 };

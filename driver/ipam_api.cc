@@ -1,5 +1,7 @@
 #include "driver/ipam_api.h"
 
+#include "driver/docker_events.h"
+
 namespace wipam::driver {
 namespace {
 
@@ -57,8 +59,11 @@ ApiReply error_reply(const Status& status) {
   return {code, json{{"Err", status.message()}}.dump()};
 }
 
-IpamApi::IpamApi(Cidr range, Cidr default_subnet, int pool_prefix_len)
-    : range_(range), default_subnet_(default_subnet), pool_prefix_len_(pool_prefix_len) {}
+IpamApi::IpamApi(Cidr range, Cidr default_subnet, int pool_prefix_len, HolderOf holder_of)
+    : range_(range),
+      default_subnet_(default_subnet),
+      pool_prefix_len_(pool_prefix_len),
+      holder_of_(std::move(holder_of)) {}
 
 Status IpamApi::restore(const std::map<std::string, std::string>& stored) {
   for (auto it = stored.lower_bound(kPoolKeyPrefix);
@@ -75,8 +80,8 @@ Status IpamApi::restore(const std::map<std::string, std::string>& stored) {
     if (!subnet.ok()) {
       return bad();
     }
-    PoolRecord record{*subnet, std::nullopt, j["refs"].get<unsigned>(),
-                      j.value("automatic", false)};
+    PoolRecord record{*subnet, std::nullopt, j["refs"].get<unsigned>(), j.value("automatic", false),
+                      next_generation_++};
     if (j.contains("sub_pool") && j["sub_pool"].is_string()) {
       Result<Cidr> sub = Cidr::parse_subnet(j["sub_pool"].get<std::string>());
       if (!sub.ok()) {
@@ -226,6 +231,7 @@ IpamApi::Outcome IpamApi::request_pool(const json& request) {
   record.subnet = subnet;
   record.sub_pool = sub_pool;
   record.automatic = pool_text->empty();
+  record.generation = next_generation_++;
   ++record.refs;
   Outcome out =
       answer(ok_reply({{"PoolID", id}, {"Pool", subnet.to_string()}, {"Data", json::object()}}));
@@ -316,12 +322,43 @@ IpamApi::Outcome IpamApi::release_address(const json& request) {
       !range_.range().contains(*a)) {
     return answer(ok_reply(json::object()));  // nothing of ours: releasing is harmless
   }
+  std::optional<std::string> owner = releasable_owner(*id, *a);
+  if (!owner) {
+    Outcome out = answer(ok_reply(json::object()));
+    std::optional<std::string> holder = holder_of_(*a);
+    out.note = holder ? "address " + a->to_string() + " is held by " + *holder +
+                            ", not by this pool's containers: not released"
+                      : "";
+    return out;
+  }
+  // Frees the address only while this very owner holds it (one step on the loop).
   Outcome out;
-  out.command = ring::ReleaseCommand{*a, std::nullopt};
+  out.command = ring::ReleaseCommand{*a, *owner};
   out.finish = [](const ring::Reply& reply) {
     return reply.status.ok() ? ok_reply(json::object()) : error_reply(reply.status);
   };
   return out;
+}
+
+// dockerd's ReleaseAddress carries no container: it may free only what the plugin gave out
+// in this pool (an anonymous address, one bound to a container, or the pool's gateway),
+// never a CNI, admin or reserved-for-a-peer allocation that happens to share the address.
+std::optional<std::string> IpamApi::releasable_owner(const std::string& pool_id,
+                                                     const ring::Address& address) const {
+  std::optional<std::string> holder = holder_of_(address);
+  if (!holder) {
+    return std::nullopt;
+  }
+  bool plugin = *holder == address.to_string() || is_container_id(*holder) ||
+                *holder == kGatewayOwnerPrefix + pool_id;
+  return plugin ? holder : std::nullopt;
+}
+
+std::vector<ring::StoreWrite> IpamApi::forget_pool(const std::string& id) {
+  if (pools_.erase(id) == 0) {
+    return {};
+  }
+  return {pool_write(id)};
 }
 
 }  // namespace wipam::driver

@@ -32,7 +32,8 @@ struct PoolRecord {
   ring::Cidr subnet;
   std::optional<ring::Cidr> sub_pool;  // Docker's --ip-range: where dynamic addresses come from
   unsigned refs = 0;
-  bool automatic = false;  // chosen by us for a network created without --subnet
+  bool automatic = false;        // chosen by us for a network created without --subnet
+  std::uint64_t generation = 0;  // bumped by every RequestPool (not stored: for reconcile)
 };
 
 class IpamApi {
@@ -41,14 +42,18 @@ class IpamApi {
   // reply into the answer with `finish`. `writes` must be durable before either answer.
   struct Outcome {
     std::vector<ring::StoreWrite> writes;
+    std::string note;  // something the daemon should log, e.g. a release that freed nothing
     std::optional<ApiReply> reply;
     std::optional<ring::Command> command;
     std::function<ApiReply(const ring::Reply&)> finish;
   };
 
+  // Who holds an address now (its owner), if anyone: a release must know whose it frees.
+  using HolderOf = std::function<std::optional<std::string>(const ring::Address&)>;
+
   // `range` is the allocation range; networks without --subnet get `pool_prefix_len`-sized
-  // subnets of `default_subnet`.
-  IpamApi(ring::Cidr range, ring::Cidr default_subnet, int pool_prefix_len);
+  // subnets of `default_subnet`. `holder_of` reads the allocator's table.
+  IpamApi(ring::Cidr range, ring::Cidr default_subnet, int pool_prefix_len, HolderOf holder_of);
 
   // Restores the pool table from the store's "p/" keys. kCorruption names a bad key.
   Status restore(const std::map<std::string, std::string>& stored);
@@ -57,6 +62,10 @@ class IpamApi {
   Outcome handle(std::string_view path, std::string_view body);
 
   const std::map<std::string, PoolRecord>& pools() const { return pools_; }
+
+  // Drops a pool whose network Docker no longer has (its ReleasePool was lost); returns the
+  // store write to make durable. Nothing if the pool is unknown.
+  std::vector<ring::StoreWrite> forget_pool(const std::string& id);
 
   static constexpr const char* kPoolKeyPrefix = "p/";
   // Owner of a network's gateway address: this prefix and the pool ID.
@@ -68,13 +77,17 @@ class IpamApi {
   Outcome release_pool(const nlohmann::json& request);
   Outcome request_address(const nlohmann::json& request);
   Outcome release_address(const nlohmann::json& request);
+  std::optional<std::string> releasable_owner(const std::string& pool_id,
+                                              const ring::Address& address) const;
   Result<ring::Cidr> choose_subnet(const nlohmann::json& options) const;
   ring::StoreWrite pool_write(const std::string& id) const;
 
   ring::Cidr range_;
   ring::Cidr default_subnet_;
   int pool_prefix_len_;
+  HolderOf holder_of_;
   std::map<std::string, PoolRecord> pools_;
+  std::uint64_t next_generation_ = 1;
 };
 
 // {"Err": message} with a status for the Status code (400 for bad input, 404 for unknown

@@ -1,6 +1,7 @@
 // DockerWatcher against a fake Docker Engine API on a real Unix socket (our HttpServer):
-// events become hook calls, every (re)connect reconciles, reconnects resume from the last
-// event's time, and a view Docker could not fully show is never handed over.
+// events become hook calls, every (re)connect reconciles, an exit brings a read forward
+// but releases nothing itself, reconnects resume from the last event's time, and a view
+// Docker could not fully show is never handed over.
 #include "driver/docker_watcher.h"
 
 #include <filesystem>
@@ -33,8 +34,16 @@ class DockerWatcherTest : public ::testing::Test {
     targets_.push_back(r.target);
     if (r.target.rfind("/events", 0) == 0) {
       // The first stream carries two events, then Docker "restarts" (closes the stream).
-      std::string body = streams_++ == 0 ? events_ : "";
-      respond(200, body, "application/json");
+      // With `later_streams_fail_`, Docker stays away after that.
+      bool first = streams_++ == 0;
+      if (!first && later_streams_fail_) {
+        respond(500, R"({"message":"starting"})", "application/json");
+        return;
+      }
+      respond(200, first ? events_ : "", "application/json");
+    } else if (r.target == "/info") {
+      respond(info_fails_ ? 500 : 200, info_fails_ ? R"({"message":"boom"})" : R"({"ID":"D1"})",
+              "application/json");
     } else if (r.target == "/networks") {
       respond(200, R"([{"Id":"n1"}])", "application/json");
     } else if (r.target == "/networks/n1" && !network_fails_) {
@@ -53,7 +62,6 @@ class DockerWatcherTest : public ::testing::Test {
     EXPECT_TRUE(client.ok());
     DockerWatcher::Hooks hooks;
     hooks.network_changed = [this](const DockerNetwork& n) { changed_.push_back(n.id); };
-    hooks.container_gone = [this](const std::string& c) { gone_.push_back(c); };
     hooks.reconcile = [this](const DockerView& v) { views_.push_back(v); };
     return std::make_unique<DockerWatcher>(io_, std::move(*client), std::move(hooks),
                                            std::chrono::hours(1));
@@ -78,20 +86,23 @@ class DockerWatcherTest : public ::testing::Test {
       kC1 + R"("},"time":1700000002})" + "\n{garbage}\n";
   int streams_ = 0;
   bool network_fails_ = false;
+  bool info_fails_ = false;
+  bool later_streams_fail_ = false;
   std::vector<std::string> targets_;
   std::vector<std::string> changed_;
-  std::vector<std::string> gone_;
   std::vector<DockerView> views_;
 };
 
 TEST_F(DockerWatcherTest, EventsBecomeHookCallsAndReconnectsResumeFromTheLastEvent) {
   auto watcher = make_watcher();
   watcher->start();
-  ASSERT_TRUE(run_until([&] { return !gone_.empty() && !changed_.empty() && views_.size() >= 2; }));
-  EXPECT_EQ(gone_, std::vector<std::string>{kC1});
+  ASSERT_TRUE(run_until([&] { return !changed_.empty() && views_.size() >= 2; }));
   EXPECT_EQ(changed_, std::vector<std::string>{"n1"});
-  // Reconciled on the first connect and again after the reconnect, with the whole view.
+  // Reconciled on the first connect and again after the reconnect, with the whole view and
+  // the daemon's ID.
   EXPECT_EQ(views_[0].containers.at(*ring::Address::parse("10.99.1.2")), kC1);
+  EXPECT_EQ(views_[0].daemon_id, "D1");
+  ASSERT_EQ(views_[0].networks.size(), 1u);
   std::vector<std::string> streams;
   for (const std::string& t : targets_) {
     if (t.rfind("/events", 0) == 0) {
@@ -101,6 +112,37 @@ TEST_F(DockerWatcherTest, EventsBecomeHookCallsAndReconnectsResumeFromTheLastEve
   ASSERT_GE(streams.size(), 2u);
   EXPECT_EQ(streams[0].find("since="), std::string::npos);
   EXPECT_NE(streams[1].find("since=1700000002"), std::string::npos) << streams[1];
+  watcher->stop();
+}
+
+// Docker answers one stream and then stays away, and the reconcile interval is an hour: the
+// only read after the one on connect is the one the exit brings forward.
+TEST_F(DockerWatcherTest, AnExitBringsTheNextReadForward) {
+  later_streams_fail_ = true;
+  auto watcher = make_watcher();
+  watcher->start();
+  ASSERT_TRUE(run_until([&] { return views_.size() >= 2; }));
+  watcher->stop();
+}
+
+TEST_F(DockerWatcherTest, WithoutAnExitThereIsNoSecondRead) {
+  later_streams_fail_ = true;
+  events_ = R"({"Type":"network","Action":"connect","Actor":{"ID":"n1"},"time":1700000001})"
+            "\n";
+  auto watcher = make_watcher();
+  watcher->start();
+  ASSERT_TRUE(run_until([&] { return views_.size() >= 1; }));
+  io_.run_for(std::chrono::milliseconds(2500));
+  EXPECT_EQ(views_.size(), 1u);
+  watcher->stop();
+}
+
+TEST_F(DockerWatcherTest, NoViewWithoutTheDaemonsId) {
+  info_fails_ = true;
+  auto watcher = make_watcher();
+  watcher->start();
+  ASSERT_TRUE(run_until([&] { return streams_ >= 3; }));
+  EXPECT_TRUE(views_.empty());
   watcher->stop();
 }
 

@@ -14,9 +14,17 @@ using nlohmann::json;
 
 ring::Cidr cidr(const char* text) { return *ring::Cidr::parse(text); }
 
+// The allocator's table, as the daemon shows it to IpamApi.
+std::map<ring::Address, std::string> g_held;
+std::optional<std::string> holder_of(const ring::Address& a) {
+  auto it = g_held.find(a);
+  return it == g_held.end() ? std::nullopt : std::optional(it->second);
+}
+
 class IpamApiTest : public ::testing::Test {
  protected:
-  IpamApi api_{cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24};
+  IpamApiTest() { g_held.clear(); }
+  IpamApi api_{cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24, holder_of};
 
   // Answers a request that needs no allocator; fails the test otherwise.
   ApiReply now(const char* path, const std::string& body) {
@@ -90,7 +98,7 @@ TEST_F(IpamApiTest, AutomaticSubnetsAvoidExplicitPools) {
 }
 
 TEST_F(IpamApiTest, AutomaticSubnetsRunOutWithAClearError) {
-  IpamApi small(cidr("10.32.0.0/12"), cidr("10.32.0.0/23"), 24);
+  IpamApi small(cidr("10.32.0.0/12"), cidr("10.32.0.0/23"), 24, holder_of);
   for (int i = 0; i < 2; ++i) {
     ASSERT_TRUE(small.handle("/IpamDriver.RequestPool", "{}").reply);
   }
@@ -194,16 +202,67 @@ TEST_F(IpamApiTest, SpecificAddressBecomesAClaimAndMustLieInThePool) {
 
 TEST_F(IpamApiTest, ReleaseAddressIsIdempotentAndHarmlessForUnknowns) {
   std::string id = pool("10.32.5.0/24");
+  g_held[*ring::Address::parse("10.32.5.7")] = "10.32.5.7";
   IpamApi::Outcome out = api_.handle("/IpamDriver.ReleaseAddress",
                                      json{{"PoolID", id}, {"Address", "10.32.5.7"}}.dump());
   ASSERT_TRUE(out.command);
   EXPECT_EQ(std::get<ring::ReleaseCommand>(*out.command).address.to_string(), "10.32.5.7");
   EXPECT_EQ(out.finish(ring::Reply{}).status, 200u);
+  g_held.clear();  // already free: nothing to do, and still a success
+  ok("/IpamDriver.ReleaseAddress", json{{"PoolID", id}, {"Address", "10.32.5.7"}}.dump());
   ok("/IpamDriver.ReleaseAddress", R"({"PoolID":"weave-10.99.0.0/24","Address":"10.99.0.1"})");
   ok("/IpamDriver.ReleaseAddress", json{{"PoolID", id}, {"Address", "10.33.0.1"}}.dump());
   EXPECT_NE(
       err("/IpamDriver.ReleaseAddress", json{{"PoolID", id}, {"Address", "x"}}.dump()).find("'x'"),
       std::string::npos);
+}
+
+// dockerd's ReleaseAddress names no container, so it frees only what the plugin gave out in
+// that pool, and only while that same owner holds it: never a CNI, admin or peer
+// reservation, nor another pool's gateway, that shares the address.
+TEST_F(IpamApiTest, ReleaseAddressFreesOnlyThePluginsOwnAllocationAndOnlyWhileItsOwnerHoldsIt) {
+  std::string id = pool("10.32.5.0/24");
+  const std::string container(64, 'c');
+  auto release = [&](const char* address) {
+    return api_.handle("/IpamDriver.ReleaseAddress",
+                       json{{"PoolID", id}, {"Address", address}}.dump());
+  };
+  auto owner_released = [&](const char* address) -> std::optional<std::string> {
+    IpamApi::Outcome out = release(address);
+    if (!out.command) {
+      EXPECT_EQ(out.reply->status, 200u);
+      return std::nullopt;
+    }
+    return std::get<ring::ReleaseCommand>(*out.command).owner;
+  };
+  g_held[*ring::Address::parse("10.32.5.2")] = "10.32.5.2";
+  g_held[*ring::Address::parse("10.32.5.3")] = container;
+  g_held[*ring::Address::parse("10.32.5.1")] = "gateway:" + id;
+  g_held[*ring::Address::parse("10.32.5.4")] = "cni:pods:abc:eth0";
+  g_held[*ring::Address::parse("10.32.5.5")] = "peer:00:00:00:00:00:02";
+  g_held[*ring::Address::parse("10.32.5.6")] = "gateway:weave-10.32.6.0/24";
+  g_held[*ring::Address::parse("10.32.5.7")] = "my-script";
+  EXPECT_EQ(owner_released("10.32.5.2"), "10.32.5.2");
+  EXPECT_EQ(owner_released("10.32.5.3"), container);
+  EXPECT_EQ(owner_released("10.32.5.1"), "gateway:" + id);
+  EXPECT_EQ(owner_released("10.32.5.4"), std::nullopt);
+  EXPECT_EQ(owner_released("10.32.5.5"), std::nullopt);
+  EXPECT_EQ(owner_released("10.32.5.6"), std::nullopt);
+  EXPECT_EQ(owner_released("10.32.5.7"), std::nullopt);
+  EXPECT_NE(release("10.32.5.4").note.find("cni:pods:abc:eth0"), std::string::npos);
+}
+
+TEST_F(IpamApiTest, ALeakedPoolIsForgottenAndEveryRequestGivesANewGeneration) {
+  std::string id = pool("10.32.5.0/24");
+  std::uint64_t first = api_.pools().at(id).generation;
+  pool("10.32.5.0/24");
+  EXPECT_NE(api_.pools().at(id).generation, first);
+  std::vector<ring::StoreWrite> writes = api_.forget_pool(id);
+  ASSERT_EQ(writes.size(), 1u);
+  EXPECT_EQ(writes[0].key, "p/" + id);
+  EXPECT_FALSE(writes[0].value.has_value());
+  EXPECT_TRUE(api_.pools().empty());
+  EXPECT_TRUE(api_.forget_pool(id).empty());
 }
 
 TEST_F(IpamApiTest, PoolTableSurvivesARestore) {
@@ -220,7 +279,7 @@ TEST_F(IpamApiTest, PoolTableSurvivesARestore) {
   keep(api_.handle("/IpamDriver.RequestPool",
                    R"({"Pool":"10.32.5.0/24","SubPool":"10.32.5.0/25"})"));
   keep(api_.handle("/IpamDriver.RequestPool", "{}"));
-  IpamApi restored(cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24);
+  IpamApi restored(cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24, holder_of);
   ASSERT_TRUE(restored.restore(store).ok());
   EXPECT_EQ(restored.pools().size(), 2u);
   EXPECT_EQ(restored.pools().at("weave-10.32.5.0/24-10.32.5.0/25").sub_pool->to_string(),
@@ -232,7 +291,7 @@ TEST_F(IpamApiTest, PoolTableSurvivesARestore) {
 TEST_F(IpamApiTest, CorruptStoredPoolIsRefused) {
   for (const char* value : {"", "{", R"({"subnet":"x","refs":1})", R"({"subnet":"10.32.0.0/24"})",
                             R"({"subnet":"10.32.0.0/24","refs":-1})"}) {
-    IpamApi restored(cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24);
+    IpamApi restored(cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24, holder_of);
     Status s = restored.restore({{"p/weave-x", value}});
     EXPECT_EQ(s.code(), Code::kCorruption) << value;
   }
