@@ -9,7 +9,8 @@
 # - a restart replays Docker's events (whole-second `since`): the replayed die of a
 #   container that has since restarted frees nothing;
 # - leak: weave-ipam is stopped, a container is removed (its release is lost), weave-ipam
-#   starts again: the address comes free after one grace period and within about 1.5.
+#   starts again: the address comes free after one grace period and within about 1.5;
+# - leaked pool: a network removed while weave-ipam is down is freed with its gateway.
 # Prints "N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
 bin=$(readlink -f "$1")
@@ -50,7 +51,7 @@ ip_of() { docker inspect -f "{{(index .NetworkSettings.Networks \"$net\").IPAddr
 cleanup() {
   for l in "${loops[@]}"; do kill "$l" 2>/dev/null; done
   docker ps -aq --filter "label=wipam-own=$$" | xargs -r docker rm -f >/dev/null 2>&1
-  docker network rm "$net" >/dev/null 2>&1
+  docker network rm "$net" "$net-2" >/dev/null 2>&1
   [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
   rm -rf "$work"
 }
@@ -132,16 +133,22 @@ check "a replayed die event leaves the restarted container's address $are held" 
   "allocated | grep -qw '$are'"
 check "after the replay every running container's address is unique and recorded" "audit"
 
-# 4. Leak: the release of a container removed while weave-ipam is down is lost.
+# 4. Leaks: while weave-ipam is down a container and a network are removed, so the
+# container's ReleaseAddress and the network's ReleasePool are lost.
+docker network create -d bridge $L --ipam-driver "$driver" --subnet 10.98.8.0/24 "$net-2" >/dev/null
+gw2="gateway:weave-10.98.8.0/24"
+check "the second network's gateway is held" "admin_get /allocations | grep -q '$gw2'"
 docker run -d $L --name own-lk-$$ --net "$net" $image sleep 600 >/dev/null
 alk=$(ip_of own-lk-$$)
 kill -TERM "$pid"; wait "$pid"
-# dockerd retries a plugin call for about 30 s; wait that out so the release is lost.
 docker rm -f own-lk-$$ >/dev/null 2>&1
+docker network rm "$net-2" >/dev/null 2>&1
+# dockerd retries a plugin call for about 30 s; wait that out so the calls are lost.
 sleep 32
 start_daemon --reconcile-grace 6
 started=$(date +%s.%N)
 check "the lost release leaves $alk held at first" "allocated | grep -qw '$alk'"
+check "the leaked pool's gateway is still held at first" "admin_get /allocations | grep -q '$gw2'"
 if wait_for "! allocated | grep -qw '$alk'" 150; then
   took=$(python3 -c "import time; print(round(time.time() - $started, 1))")
   check "the leaked $alk comes free no sooner than one grace (${took} s, grace 6 s)" \
@@ -151,6 +158,9 @@ if wait_for "! allocated | grep -qw '$alk'" 150; then
 else
   bad "the leaked $alk comes free"
 fi
+check "the leaked pool and its gateway are freed after the grace period" \
+  "wait_for \"! admin_get /allocations | grep -q '$gw2'\" 50 && grep -q 'releasing a pool no Docker network uses.*10.98.8.0/24' $work/daemon.log"
+check "the live network's gateway stays" "admin_get /allocations | grep -q 'gateway:weave-10.98.7.0/26'"
 check "after reconcile every running container's address is still held" "audit"
 
 [ $failed -eq 0 ] || { echo "--- daemon log (last 60 lines) ---"; tail -60 "$work/daemon.log"; }
