@@ -98,8 +98,14 @@ Result<PeerMessage> decode_message(std::span<const std::uint8_t> bytes) {
     return Status::corruption("message of " + std::to_string(bytes.size()) +
                               " bytes exceeds the limit");
   }
-  std::optional<json> parsed = parse_cbor(bytes);
-  if (!parsed || !parsed->is_array() || parsed->size() != 2 || !(*parsed)[0].is_number_unsigned()) {
+  // [type, body]: the longest list is held-addresses'; ring and paxos state are byte strings.
+  static constexpr CborLimits kLimits{kMaxMessageBytes, kMaxCborDepth, kMaxHeldAddresses,
+                                      kMaxHeldAddresses + 8};
+  Result<json> parsed = parse_cbor(bytes, kLimits);
+  if (!parsed.ok()) {
+    return parsed.status().with_context("message refused");
+  }
+  if (!parsed->is_array() || parsed->size() != 2 || !(*parsed)[0].is_number_unsigned()) {
     return Status::corruption("message is not a [type, body] CBOR pair");
   }
   const json& j = *parsed;

@@ -174,15 +174,26 @@ Result<std::pair<PeerName, PaxosNodeState>> decode_entry(const json& j,
   return std::make_pair(*name, std::move(state));
 }
 
+// Gossip holds up to kMaxPaxosNodes values of up to kMaxPaxosNodes names, and an entry of 7
+// items per elector; the persisted record one state of 5 fields and its value's names. No
+// list of either is longer than kMaxPaxosNodes.
+constexpr CborLimits kGossipCborLimits{kMaxMessageBytes, kMaxCborDepth, kMaxPaxosNodes,
+                                       (kMaxPaxosNodes + 8) * kMaxPaxosNodes + 16};
+constexpr CborLimits kPersistentCborLimits{kMaxMessageBytes, kMaxCborDepth, kMaxPaxosNodes,
+                                           kMaxPaxosNodes + 16};
+
 // Where `bytes` hold one [format, body] pair with the expected format, the body.
 Result<json> open_record(std::span<const std::uint8_t> bytes, std::uint64_t format,
-                         const char* what) {
+                         const CborLimits& limits, const char* what) {
   if (bytes.size() > kMaxMessageBytes) {
     return Status::corruption(std::string(what) + " of " + std::to_string(bytes.size()) +
                               " bytes exceeds the limit");
   }
-  std::optional<json> parsed = parse_cbor(bytes);
-  if (!parsed || !parsed->is_array() || parsed->size() != 2 || !(*parsed)[0].is_number_unsigned()) {
+  Result<json> parsed = parse_cbor(bytes, limits);
+  if (!parsed.ok()) {
+    return parsed.status().with_context(std::string(what) + " refused");
+  }
+  if (!parsed->is_array() || parsed->size() != 2 || !(*parsed)[0].is_number_unsigned()) {
     return Status::corruption(std::string(what) + " is not a [format, body] CBOR pair");
   }
   if ((*parsed)[0].get<std::uint64_t>() != format) {
@@ -483,7 +494,7 @@ std::vector<std::uint8_t> Paxos::encode(const PaxosGossip& gossip) {
 }
 
 Result<PaxosGossip> Paxos::decode(std::span<const std::uint8_t> bytes) {
-  Result<json> body = open_record(bytes, kGossipFormat, "paxos gossip");
+  Result<json> body = open_record(bytes, kGossipFormat, kGossipCborLimits, "paxos gossip");
   WIPAM_RETURN_IF_ERROR(body.status());
   if (!body->is_array() || body->size() != 2 || !(*body)[0].is_array() || !(*body)[1].is_array() ||
       (*body)[0].size() > kMaxPaxosNodes || (*body)[1].size() > kMaxPaxosNodes) {
@@ -525,7 +536,8 @@ std::vector<std::uint8_t> Paxos::encode_persistent(const PaxosPersistent& state)
 }
 
 Result<PaxosPersistent> Paxos::decode_persistent(std::span<const std::uint8_t> bytes) {
-  Result<json> body = open_record(bytes, kPersistentFormat, "persisted paxos state");
+  Result<json> body =
+      open_record(bytes, kPersistentFormat, kPersistentCborLimits, "persisted paxos state");
   WIPAM_RETURN_IF_ERROR(body.status());
   return decode_state(*body);
 }

@@ -21,6 +21,12 @@ std::string names_text(const std::vector<PeerName>& names) {
 // The merge order of two entries at one token.
 auto rank(const Entry& e) { return std::make_tuple(e.version, e.owner, e.free); }
 
+// [range, seeds, entries]: 3 items for the range, one per seed, 5 per entry. An entry
+// encodes in at most 54 bytes and a seed in 9, so a ring of kMaxRingEntries of each fits
+// 64 MiB (a ring-update message itself is capped at kMaxMessageBytes).
+constexpr CborLimits kRingCborLimits{std::size_t{64} << 20, kMaxCborDepth, kMaxRingEntries,
+                                     6 * std::uint64_t{kMaxRingEntries} + 16};
+
 }  // namespace
 
 std::vector<Range> coalesce_ranges(std::vector<Range> ranges) {
@@ -383,8 +389,11 @@ std::vector<std::uint8_t> Ring::encode() const {
 }
 
 Result<Ring> Ring::decode(std::span<const std::uint8_t> bytes, PeerName self) {
-  std::optional<json> j = parse_cbor(bytes);
-  if (!j || !j->is_array() || j->size() != 3 || !(*j)[1].is_array() || !(*j)[2].is_array() ||
+  Result<json> j = parse_cbor(bytes, kRingCborLimits);
+  if (!j.ok()) {
+    return j.status().with_context("ring refused");
+  }
+  if (!j->is_array() || j->size() != 3 || !(*j)[1].is_array() || !(*j)[2].is_array() ||
       (*j)[1].size() > kMaxRingEntries || (*j)[2].size() > kMaxRingEntries) {
     return Status::corruption("ring is not a [range, seeds, entries] CBOR value");
   }

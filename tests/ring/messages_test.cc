@@ -3,10 +3,13 @@
 #include "ring/messages.h"
 
 #include <algorithm>
+#include <chrono>
 #include <random>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include "tests/ring/hostile_cbor.h"
 
 namespace wipam::ring {
 namespace {
@@ -108,6 +111,31 @@ TEST(MessagesTest, RandomBytesNeverCrashTheDecoder) {
     (void)decode_message(bytes);
   }
   SUCCEED();
+}
+
+// Issue #12: nlohmann's reader recursed once per level, so 1 MB of 0x81 in a gossip frame
+// overflowed the stack. The pre-scan refuses each hostile shape before nlohmann runs.
+TEST(MessagesTest, DeepLongAndLyingCborIsRefusedQuickly) {
+  for (const HostileCbor& h : hostile_cbor()) {
+    auto start = std::chrono::steady_clock::now();
+    Result<PeerMessage> m = decode_message(h.bytes);
+    auto took = std::chrono::steady_clock::now() - start;
+    ASSERT_FALSE(m.ok()) << h.name;
+    EXPECT_EQ(m.status().code(), Code::kCorruption) << h.name;
+    EXPECT_NE(m.status().message().find("CBOR input"), std::string::npos)
+        << h.name << ": " << m.status().message();
+    EXPECT_LT(took, std::chrono::seconds(1)) << h.name;
+  }
+}
+
+TEST(MessagesTest, TheLongestHeldAddressesStillDecode) {
+  HeldAddresses most;
+  for (std::size_t i = 0; i < kMaxHeldAddresses; ++i) {
+    most.addresses.push_back(Address::of(Family::kV4, 0x0a000000 + i));
+  }
+  EXPECT_EQ(round_trip(most), PeerMessage(most));
+  most.addresses.push_back(addr("11.0.0.1"));
+  EXPECT_EQ(decode_message(encode_message(most)).status().code(), Code::kCorruption);
 }
 
 }  // namespace

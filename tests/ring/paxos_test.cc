@@ -16,6 +16,7 @@
 #include "ring/paxos.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
@@ -28,6 +29,8 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include "tests/ring/hostile_cbor.h"
 
 namespace wipam::ring {
 namespace {
@@ -779,6 +782,40 @@ TEST(PaxosCodecTest, OversizedListsAreRefused) {
   std::vector<std::uint8_t> lying = {0x82, 0x02, 0x9b, 0xff, 0xff, 0xff,
                                      0xff, 0xff, 0xff, 0xff, 0xff};
   EXPECT_EQ(Paxos::decode(lying).status().code(), Code::kCorruption);
+}
+
+// Issue #12: both decoders refuse hostile CBOR in the pre-scan, before nlohmann recurses.
+TEST(PaxosCodecTest, DeepLongAndLyingCborIsRefusedQuickly) {
+  for (const HostileCbor& h : hostile_cbor()) {
+    auto start = std::chrono::steady_clock::now();
+    Status gossip = Paxos::decode(h.bytes).status();
+    Status persisted = Paxos::decode_persistent(h.bytes).status();
+    auto took = std::chrono::steady_clock::now() - start;
+    for (const Status& s : {gossip, persisted}) {
+      EXPECT_EQ(s.code(), Code::kCorruption) << h.name;
+      EXPECT_NE(s.message().find("CBOR input"), std::string::npos) << h.name << ": " << s.message();
+    }
+    EXPECT_LT(took, std::chrono::seconds(2)) << h.name;
+  }
+}
+
+// The pre-scan's item limit leaves room for the largest gossip the format allows:
+// kMaxPaxosNodes electors, each having accepted its own value of kMaxPaxosNodes names.
+TEST(PaxosCodecTest, TheLargestGossipStillDecodes) {
+  using nlohmann::json;
+  json names = json::array();
+  for (std::uint64_t i = 1; i <= kMaxPaxosNodes; ++i) {
+    names.push_back(i);
+  }
+  json values = json::array();
+  json entries = json::array();
+  for (std::uint64_t i = 1; i <= kMaxPaxosNodes; ++i) {
+    values.push_back(names);
+    entries.push_back(entry(i, 1, 1, 1, 1, i - 1));
+  }
+  Result<PaxosGossip> g = Paxos::decode(gossip_with(values, entries));
+  ASSERT_TRUE(g.ok()) << g.status().to_string();
+  EXPECT_EQ(g->nodes.size(), kMaxPaxosNodes);
 }
 
 // Views of one proposal travel with one copy of its value, so a message grows with the

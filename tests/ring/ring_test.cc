@@ -4,10 +4,13 @@
 // transfers, and a codec that refuses truncated, mistyped and invalid rings.
 #include "ring/ring.h"
 
+#include <chrono>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "ring/cbor.h"
+#include "tests/ring/hostile_cbor.h"
 
 namespace wipam::ring {
 namespace {
@@ -321,6 +324,20 @@ TEST(RingTest, DecodeRefusesTruncatedAndInvalidRings) {  // W-1, W-28
     Result<Ring> r = Ring::decode(json::to_cbor(j), kA);
     EXPECT_FALSE(r.ok()) << j.dump();
     EXPECT_EQ(r.status().code(), Code::kCorruption) << j.dump();
+  }
+}
+
+// Issue #12: a ring from the wire or the store is pre-scanned before nlohmann parses it.
+TEST(RingTest, DecodeRefusesDeepLongAndLyingCborQuickly) {
+  for (const HostileCbor& h : hostile_cbor()) {
+    auto start = std::chrono::steady_clock::now();
+    Result<Ring> r = Ring::decode(h.bytes, kA);
+    auto took = std::chrono::steady_clock::now() - start;
+    ASSERT_FALSE(r.ok()) << h.name;
+    EXPECT_EQ(r.status().code(), Code::kCorruption) << h.name;
+    EXPECT_NE(r.status().message().find("CBOR input"), std::string::npos)
+        << h.name << ": " << r.status().message();
+    EXPECT_LT(took, std::chrono::seconds(1)) << h.name;
   }
 }
 
