@@ -11,7 +11,10 @@ using nlohmann::json;
 
 constexpr const char* kOwnerPrefix = "cni:";
 // The gateway is held under its own owner so that no container is given it; the prefix
-// differs from kOwnerPrefix, so GC leaves it alone.
+// differs from kOwnerPrefix, so GC leaves it alone. The owner is keyed by the address, not
+// the network: networks that share nothing have different gateways, so different owners,
+// and networks on one subnet that name the same gateway want the same reservation (the
+// second ADD's claim is refused as held, which add() accepts).
 constexpr const char* kGatewayOwnerPrefix = "cni-gateway:";
 constexpr std::chrono::milliseconds kShortTimeout{10000};
 // Longer than the daemon's own 15 s deadline for a deferred allocation, so its reason arrives.
@@ -72,14 +75,21 @@ Result<std::string> required_env(const EnvLookup& env, const char* name) {
   return *value;
 }
 
+// libcni's rule for container IDs and network names alike (ValidateContainerID,
+// ValidateNetworkName): an alphanumeric, then alphanumerics, '_', '.' or '-'. Neither can
+// hold ':', nor can an interface name, so the fields of an owner never run together.
+bool valid_name(const std::string& name) {
+  auto name_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+  };
+  return !name.empty() && std::isalnum(static_cast<unsigned char>(name[0])) &&
+         std::all_of(name.begin(), name.end(), name_char);
+}
+
 // The spec's rules for CNI_CONTAINERID and CNI_IFNAME (libcni's ValidateContainerID and
 // ValidateInterfaceName).
 Status check_attachment(const std::string& container_id, const std::string& ifname) {
-  auto id_char = [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
-  };
-  if (!std::isalnum(static_cast<unsigned char>(container_id[0])) ||
-      !std::all_of(container_id.begin(), container_id.end(), id_char)) {
+  if (!valid_name(container_id)) {
     return invalid("CNI_CONTAINERID " + container_id +
                    " must be alphanumeric, then alphanumerics, '_', '.' or '-'");
   }
@@ -90,6 +100,21 @@ Status check_attachment(const std::string& container_id, const std::string& ifna
     return invalid("CNI_IFNAME " + ifname + " is not a valid interface name");
   }
   return Status();
+}
+
+// The configuration's "name": part of every owner, so that one network's DEL and GC never
+// touch another's attachments.
+Result<std::string> network_name(const json& config) {
+  auto it = config.find("name");
+  if (it == config.end() || !it->is_string()) {
+    return invalid("the network configuration has no \"name\"");
+  }
+  std::string name = it->get<std::string>();
+  if (!valid_name(name)) {
+    return invalid("network name \"" + name +
+                   "\" must be an alphanumeric, then alphanumerics, '_', '.' or '-'");
+  }
+  return name;
 }
 
 // CNI_CONTAINERID and CNI_IFNAME, checked; CNI_NETNS must be set too unless this is a DEL.
@@ -348,9 +373,93 @@ bool needs_attachment(CniCommand c) {
   return c == CniCommand::kAdd || c == CniCommand::kDel || c == CniCommand::kCheck;
 }
 
+// An owner this plugin wrote, split: "cni:<network>:<container>:<ifname>", or one of a
+// version before issue #11, "cni:<container>:<ifname>", whose network is left empty.
+// Anything else (another tool's owner, an operator's "cni:..." claim) is not ours.
+struct CniOwner {
+  std::string network;
+  CniAttachment attachment;
+};
+
+std::optional<CniOwner> parse_owner(const std::string& owner) {
+  if (owner.rfind(kOwnerPrefix, 0) != 0) {
+    return std::nullopt;
+  }
+  std::vector<std::string> parts;
+  for (std::size_t start = std::string(kOwnerPrefix).size();;) {
+    std::size_t colon = owner.find(':', start);
+    parts.push_back(owner.substr(start, colon - start));
+    if (colon == std::string::npos) {
+      break;
+    }
+    start = colon + 1;
+  }
+  if (std::any_of(parts.begin(), parts.end(), [](const std::string& p) { return p.empty(); })) {
+    return std::nullopt;
+  }
+  if (parts.size() == 3) {
+    return CniOwner{parts[0], {parts[1], parts[2]}};
+  }
+  if (parts.size() == 2) {
+    return CniOwner{"", {parts[0], parts[1]}};
+  }
+  return std::nullopt;
+}
+
+// Whether GC of `network` releases `owner`: an attachment of that network which `keep`
+// (the runtime's valid attachments) does not list. Other networks' owners are never stale
+// to it, whatever their subnet. Neither is a legacy owner ("cni:<container>:<ifname>"):
+// it names no network, and networks may share a subnet, so nothing tells whose it is.
+// The DEL of its attachment frees it (DEL releases the legacy owner too), or an operator's
+// `weave-ipam release OWNER`.
+bool stale(const std::string& owner, const std::string& network,
+           const std::set<std::pair<std::string, std::string>>& keep) {
+  std::optional<CniOwner> o = parse_owner(owner);
+  if (!o || o->network.empty() || o->network != network) {
+    return false;
+  }
+  return keep.count({o->attachment.container_id, o->attachment.ifname}) == 0 &&
+         keep.count({o->attachment.container_id, ""}) == 0;
+}
+
+struct CniFailure {
+  CniCode code;
+  Status why;
+};
+
+// What only some commands read: ADD's and CHECK's addresses, GC's valid attachments.
+std::optional<CniFailure> read_command_fields(const EnvLookup& env, const json& config,
+                                              CniRequest& r) {
+  if (r.command == CniCommand::kAdd || r.command == CniCommand::kCheck) {
+    Result<std::vector<std::string>> from_env = cni_args_ips(env("CNI_ARGS").value_or(""));
+    if (!from_env.ok()) {
+      return CniFailure{CniCode::kInvalidEnvironment, from_env.status()};
+    }
+    Result<std::vector<std::string>> ips = requested_ips(config, *from_env, r.ipam);
+    Result<std::vector<ring::Cidr>> prev = ips.ok() ? prev_result_ips(config) : ips.status();
+    if (!prev.ok()) {
+      return CniFailure{CniCode::kInvalidConfig, prev.status()};
+    }
+    r.ips = *ips;
+    r.prev_ips = *prev;
+  }
+  if (r.command == CniCommand::kGc) {
+    Result<std::vector<CniAttachment>> valid = valid_attachments(config);
+    if (!valid.ok()) {
+      return CniFailure{CniCode::kInvalidConfig, valid.status()};
+    }
+    r.valid_attachments = *valid;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
-std::string CniRequest::owner() const { return kOwnerPrefix + container_id + ":" + ifname; }
+std::string CniRequest::owner() const {
+  return kOwnerPrefix + network + ":" + container_id + ":" + ifname;
+}
+
+std::string CniRequest::legacy_owner() const { return kOwnerPrefix + container_id + ":" + ifname; }
 
 const std::vector<std::string>& cni_supported_versions() {
   static const std::vector<std::string> kVersions = {"0.4.0", "1.0.0", "1.1.0"};
@@ -396,30 +505,20 @@ CniResult<CniRequest> parse_cni_request(const EnvLookup& env, const std::string&
     r.container_id = who->container_id;
     r.ifname = who->ifname;
   }
+  if (r.command != CniCommand::kStatus) {
+    Result<std::string> network = network_name(config);
+    if (!network.ok()) {
+      return fail(CniCode::kInvalidConfig, network.status());
+    }
+    r.network = *network;
+  }
   Result<CniIpamConfig> ipam = ipam_config(config, r.command == CniCommand::kDel);
   if (!ipam.ok()) {
     return fail(CniCode::kInvalidConfig, ipam.status());
   }
   r.ipam = *ipam;
-  if (r.command == CniCommand::kAdd || r.command == CniCommand::kCheck) {
-    Result<std::vector<std::string>> from_env = cni_args_ips(env("CNI_ARGS").value_or(""));
-    if (!from_env.ok()) {
-      return fail(CniCode::kInvalidEnvironment, from_env.status());
-    }
-    Result<std::vector<std::string>> ips = requested_ips(config, *from_env, r.ipam);
-    Result<std::vector<ring::Cidr>> prev = ips.ok() ? prev_result_ips(config) : ips.status();
-    if (!prev.ok()) {
-      return fail(CniCode::kInvalidConfig, prev.status());
-    }
-    r.ips = *ips;
-    r.prev_ips = *prev;
-  }
-  if (r.command == CniCommand::kGc) {
-    Result<std::vector<CniAttachment>> valid = valid_attachments(config);
-    if (!valid.ok()) {
-      return fail(CniCode::kInvalidConfig, valid.status());
-    }
-    r.valid_attachments = *valid;
+  if (std::optional<CniFailure> bad = read_command_fields(env, config, r)) {
+    return fail(bad->code, bad->why);
   }
   return r;
 }
@@ -591,10 +690,15 @@ CniResult<std::string> CniRun::add() const {
   return render_cni_result(r_.cni_version, got, r_.ipam.gateway, r_.ipam.routes);
 }
 
+// Releases this attachment, and what a version before issue #11 held for it: runtimes give
+// each network of a container its own interface name, so "cni:<container>:<ifname>" was
+// this network's (that version could not tell networks apart either).
 CniResult<std::string> CniRun::del() const {
-  CniResult<json> released = call("POST", "/release", {{"owner", r_.owner()}}, kShortTimeout);
-  if (auto* e = std::get_if<CniError>(&released)) {
-    return *e;
+  for (const std::string& owner : {r_.owner(), r_.legacy_owner()}) {
+    CniResult<json> released = call("POST", "/release", {{"owner", owner}}, kShortTimeout);
+    if (auto* e = std::get_if<CniError>(&released)) {
+      return *e;
+    }
   }
   return std::string();
 }
@@ -605,17 +709,20 @@ CniResult<std::string> CniRun::check() const {
     return *e;
   }
   const json& all = std::get<json>(owners);
+  // An attachment ADDed by a version before issue #11 is still held under its old owner.
+  std::string owner =
+      !all.contains(r_.owner()) && all.contains(r_.legacy_owner()) ? r_.legacy_owner() : r_.owner();
   CniResult<std::vector<ring::Cidr>> held_or =
-      all.contains(r_.owner()) ? addresses(all, r_.owner().c_str()) : std::vector<ring::Cidr>();
+      all.contains(owner) ? addresses(all, owner.c_str()) : std::vector<ring::Cidr>();
   if (auto* e = std::get_if<CniError>(&held_or)) {
     return *e;
   }
   const auto& held = std::get<std::vector<ring::Cidr>>(held_or);
   if (held.empty()) {
-    return fail(
-        CniCode::kUnknownContainer,
-        "weave-ipam holds no address for container " + r_.container_id + " interface " + r_.ifname,
-        "it was never added, or was deleted or garbage-collected");
+    return fail(CniCode::kUnknownContainer,
+                "weave-ipam holds no address for container " + r_.container_id + " interface " +
+                    r_.ifname + " on network " + r_.network,
+                "it was never added, or was deleted or garbage-collected");
   }
   auto holds = [&held](const ring::Address& a) {
     return std::any_of(held.begin(), held.end(),
@@ -650,38 +757,18 @@ CniResult<std::string> CniRun::check() const {
 }
 
 CniResult<std::string> CniRun::gc() const {
-  std::optional<ring::Cidr> subnet = r_.ipam.subnet;
-  if (!subnet) {
-    CniResult<json> s = call("GET", "/status", nullptr, kShortTimeout);
-    if (auto* e = std::get_if<CniError>(&s)) {
-      return *e;
-    }
-    Result<ring::Cidr> parsed = ring::Cidr::parse_subnet(text(std::get<json>(s), "default_subnet"));
-    if (!parsed.ok()) {
-      return fail(CniCode::kIoFailure, "the daemon reports no default subnet");
-    }
-    subnet = *parsed;
-  }
   CniResult<json> owners = call("GET", "/owners", nullptr, kShortTimeout);
   if (auto* e = std::get_if<CniError>(&owners)) {
     return *e;
   }
-  std::set<std::string> keep;
+  std::set<std::pair<std::string, std::string>> keep;  // an empty ifname keeps them all
   for (const CniAttachment& a : r_.valid_attachments) {
-    keep.insert(kOwnerPrefix + a.container_id + ":" + a.ifname);
+    keep.insert({a.container_id, a.ifname});
   }
   std::vector<std::string> errors;
-  for (const auto& [owner, list] : std::get<json>(owners).items()) {
-    std::string container = owner.substr(0, owner.rfind(':') + 1);  // "cni:<id>:"
-    if (owner.rfind(kOwnerPrefix, 0) != 0 || keep.count(owner) > 0 || keep.count(container) > 0) {
-      continue;
-    }
-    // Another network's attachments are not in this list: only release in our subnet.
-    CniResult<std::vector<ring::Cidr>> held = addresses(std::get<json>(owners), owner.c_str());
-    auto* cidrs = std::get_if<std::vector<ring::Cidr>>(&held);
-    if (cidrs == nullptr || std::none_of(cidrs->begin(), cidrs->end(), [&](const ring::Cidr& c) {
-          return subnet->range().contains(c.address());
-        })) {
+  for (const auto& item : std::get<json>(owners).items()) {
+    const std::string& owner = item.key();
+    if (!stale(owner, r_.network, keep)) {
       continue;
     }
     CniResult<json> released = call("POST", "/release", {{"owner", owner}}, kShortTimeout);

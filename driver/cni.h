@@ -2,7 +2,8 @@
 // runtime executes it as `weave-ipam-cni` (or as `weave-ipam cni`). One invocation is one
 // command: the CNI_* environment and the network configuration on stdin in, a result or the
 // spec's error JSON on stdout out. Addresses come from the running daemon over its admin
-// socket, held there by the owner "cni:<container id>:<interface>".
+// socket, held there by the owner "cni:<network name>:<container id>:<interface>" (before
+// issue #11 "cni:<container id>:<interface>"; DEL and CHECK still honour those).
 // Parsing and rendering are pure; run_cni() blocks on the daemon. Immutable values.
 #pragma once
 
@@ -66,6 +67,7 @@ struct CniAttachment {
 struct CniRequest {
   CniCommand command = CniCommand::kVersion;
   std::string cni_version = "1.1.0";
+  std::string network;       // the configuration's "name": ADD, DEL, CHECK, GC
   std::string container_id;  // ADD, DEL, CHECK
   std::string ifname;        // ADD, DEL, CHECK
   CniIpamConfig ipam;
@@ -76,8 +78,10 @@ struct CniRequest {
   std::vector<ring::Cidr> prev_ips;              // CHECK: the addresses of prevResult
   std::vector<CniAttachment> valid_attachments;  // GC
 
-  // The daemon's owner of this attachment: "cni:<container id>:<interface>".
+  // The daemon's owner of this attachment: "cni:<network>:<container id>:<interface>".
   std::string owner() const;
+  // What versions before issue #11 called it: "cni:<container id>:<interface>".
+  std::string legacy_owner() const;
 };
 
 // The CNI versions this plugin speaks, oldest first.
@@ -87,8 +91,9 @@ const std::vector<std::string>& cni_supported_versions();
 bool invoked_as_cni(const std::string& argv0);
 
 // Reads one invocation. Errors: unsupported cniVersion (code 1), stdin not a JSON object
-// (6), missing or malformed CNI_* variables (4), bad configuration values (7). DEL reads
-// only the admin socket from the configuration, so a changed config cannot strand addresses.
+// (6), missing or malformed CNI_* variables (4), bad configuration values or a missing or
+// malformed network name (7). DEL reads only the name and the admin socket from the
+// configuration, so a changed ipam section cannot strand addresses.
 CniResult<CniRequest> parse_cni_request(const EnvLookup& env, const std::string& stdin_text);
 
 // ADD's result for `cni_version` (0.4.0 adds "version" to each ip); the gateway goes on the

@@ -1,8 +1,9 @@
 // The CNI plugin without a daemon: parse_cni_request() against the spec's environment and
 // configuration rules and its error codes, the result and error renderings per cniVersion,
 // and run_cni() against a scripted fake of the admin socket (what it asks, in which order,
-// what it gives back when ADD fails halfway, what GC releases, how STATUS and DEL fail when
-// the daemon does not answer).
+// what it gives back when ADD fails halfway, what GC releases: only its own network's stale
+// attachments, never another network's or a legacy owner; how DEL and CHECK treat owners
+// from before issue #11; how STATUS and DEL fail when the daemon does not answer).
 #include "driver/cni.h"
 
 #include <deque>
@@ -65,7 +66,9 @@ CniError failed(const Env& env, const std::string& stdin_text) {
 TEST(CniParseTest, AddReadsTheAttachmentAndTheIpamSection) {
   CniRequest r = parsed(add_env(), config());
   EXPECT_EQ(r.command, CniCommand::kAdd);
-  EXPECT_EQ(r.owner(), "cni:c0ffee:eth0");
+  EXPECT_EQ(r.network, "mynet");
+  EXPECT_EQ(r.owner(), "cni:mynet:c0ffee:eth0");
+  EXPECT_EQ(r.legacy_owner(), "cni:c0ffee:eth0");
   EXPECT_EQ(r.ipam.admin_socket, "/tmp/a.sock");
   EXPECT_EQ(r.ipam.subnet->to_string(), "10.32.1.0/24");
   EXPECT_EQ(r.ipam.gateway->to_string(), "10.32.1.1");
@@ -74,8 +77,8 @@ TEST(CniParseTest, AddReadsTheAttachmentAndTheIpamSection) {
 }
 
 TEST(CniParseTest, DefaultsWithoutOptionalIpamFields) {
-  CniRequest r =
-      parsed(add_env(), {{"cniVersion", "1.0.0"}, {"ipam", {{"type", "weave-ipam-cni"}}}});
+  CniRequest r = parsed(
+      add_env(), {{"cniVersion", "1.0.0"}, {"name", "n"}, {"ipam", {{"type", "weave-ipam-cni"}}}});
   EXPECT_EQ(r.ipam.admin_socket, "/run/weave-ipam/admin.sock");
   EXPECT_FALSE(r.ipam.subnet.has_value());
   EXPECT_FALSE(r.ipam.gateway.has_value());
@@ -95,7 +98,7 @@ TEST(CniParseTest, RequestedAddressesFromAllThreeSourcesGetTheSubnetPrefix) {
 TEST(CniParseTest, WithoutASubnetRequestedAddressesStayAsGiven) {
   Env env = add_env();
   env["CNI_ARGS"] = "IP=10.32.9.9";
-  EXPECT_EQ(parsed(env, {{"cniVersion", "1.1.0"}, {"ipam", json::object()}}).ips,
+  EXPECT_EQ(parsed(env, {{"cniVersion", "1.1.0"}, {"name", "n"}, {"ipam", json::object()}}).ips,
             std::vector<std::string>{"10.32.9.9"});
 }
 
@@ -111,8 +114,29 @@ TEST(CniParseTest, DelNeedsNoNetnsAndIgnoresABrokenIpamConfig) {
   json conf = config();
   conf["ipam"]["subnet"] = "not a subnet";
   CniRequest r = parsed(env, conf);
-  EXPECT_EQ(r.owner(), "cni:c0ffee:eth0");
+  EXPECT_EQ(r.owner(), "cni:mynet:c0ffee:eth0");
   EXPECT_EQ(r.ipam.admin_socket, "/tmp/a.sock");
+}
+
+// Issue #11: the network's name is part of every owner, so it must be there and must not
+// hold ':' (libcni's ValidateNetworkName); STATUS needs none.
+TEST(CniParseTest, AMissingOrMalformedNetworkNameIsCode7) {
+  for (const char* command : {"ADD", "DEL", "CHECK", "GC"}) {
+    json conf = config();
+    conf["cni.dev/valid-attachments"] = json::array();
+    conf.erase("name");
+    Env env = add_env(command);
+    CniError e = failed(env, conf.dump());
+    EXPECT_EQ(e.code, CniCode::kInvalidConfig) << command;
+    EXPECT_NE(e.msg.find("\"name\""), std::string::npos) << e.msg;
+    for (json bad : {json("a:b"), json(""), json("-net"), json("has space"), json(7)}) {
+      conf["name"] = bad;
+      EXPECT_EQ(failed(env, conf.dump()).code, CniCode::kInvalidConfig) << bad.dump();
+    }
+  }
+  json conf = config();
+  conf.erase("name");
+  EXPECT_EQ(parsed({{"CNI_COMMAND", "STATUS"}}, conf).command, CniCommand::kStatus);
 }
 
 TEST(CniParseTest, GcReadsValidAttachmentsUnderEitherName) {
@@ -322,39 +346,40 @@ TEST(CniRunTest, AddReservesTheGatewayThenAllocatesInTheSubnet) {
   ASSERT_EQ(d.calls.size(), 2u);
   EXPECT_EQ(d.calls[0].body, json::parse(R"({"owner":"cni-gateway:10.32.1.1",
                                              "address":"10.32.1.1/24"})"));
-  EXPECT_EQ(d.calls[1].body, json::parse(R"({"owner":"cni:c0ffee:eth0","subnet":"10.32.1.0/24"})"));
+  EXPECT_EQ(d.calls[1].body,
+            json::parse(R"({"owner":"cni:mynet:c0ffee:eth0","subnet":"10.32.1.0/24"})"));
 }
 
 TEST(CniRunTest, AddWithoutSubnetOrGatewayAsksForTheDefaultSubnet) {
   FakeDaemon d;
   d.answer("/allocate", 200, {{"addresses", {"10.32.0.9/12"}}});
-  Ran r = run(d, add_env(), {{"cniVersion", "1.1.0"}});
+  Ran r = run(d, add_env(), {{"cniVersion", "1.1.0"}, {"name", "n"}});
   EXPECT_EQ(r.code, 0);
   EXPECT_EQ(r.out["ips"][0]["address"], "10.32.0.9/12");
-  EXPECT_EQ(d.calls.at(0).body, json::parse(R"({"owner":"cni:c0ffee:eth0"})"));
+  EXPECT_EQ(d.calls.at(0).body, json::parse(R"({"owner":"cni:n:c0ffee:eth0"})"));
 }
 
 TEST(CniRunTest, AddThatFailsHalfwayGivesBackWhatItClaimed) {
   FakeDaemon d;
   d.answer("/claim", 200, {{"addresses", {"10.32.1.5/24"}}});
-  d.answer("/claim", 500, {{"Err", "address 10.32.1.6 is already in use by cni:other:eth0"}});
+  d.answer("/claim", 500, {{"Err", "address 10.32.1.6 is already in use by cni:mynet:other:eth0"}});
   d.answer("/release", 200, {{"released", {"10.32.1.5/24"}}});
   json conf = config();
   conf["runtimeConfig"] = {{"ips", {"10.32.1.5", "10.32.1.6"}}};
   Ran r = run(d, add_env(), conf);
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.out["code"], 100);
-  EXPECT_EQ(r.out["msg"], "address 10.32.1.6 is already in use by cni:other:eth0");
+  EXPECT_EQ(r.out["msg"], "address 10.32.1.6 is already in use by cni:mynet:other:eth0");
   ASSERT_EQ(d.calls.size(), 3u);
   EXPECT_EQ(d.calls[2].body,
-            json::parse(R"({"owner":"cni:c0ffee:eth0","address":"10.32.1.5/24"})"));
+            json::parse(R"({"owner":"cni:mynet:c0ffee:eth0","address":"10.32.1.5/24"})"));
 }
 
 TEST(CniRunTest, DaemonDownIsTryAgainLaterForAddAndDel) {
   FakeDaemon d;
   d.down("/allocate");
   d.down("/release");
-  Ran add = run(d, add_env(), {{"cniVersion", "1.1.0"}});
+  Ran add = run(d, add_env(), {{"cniVersion", "1.1.0"}, {"name", "n"}});
   EXPECT_EQ(add.out["code"], 11);
   Ran del = run(d, add_env("DEL"), config());
   EXPECT_EQ(del.code, 1);
@@ -362,18 +387,24 @@ TEST(CniRunTest, DaemonDownIsTryAgainLaterForAddAndDel) {
   EXPECT_NE(del.out["details"].get<std::string>().find("admin_socket"), std::string::npos);
 }
 
-TEST(CniRunTest, DelReleasesTheOwnerAndPrintsNothing) {
+// Only this network's attachment, and the owner a version before issue #11 gave the same
+// container interface (an interface is in one network at a time, so it was this one's).
+TEST(CniRunTest, DelReleasesOnlyItsAttachmentAndItsLegacyOwnerAndPrintsNothing) {
   FakeDaemon d;
+  d.answer("/release", 200, {{"released", {"10.32.1.5/24"}}});
   d.answer("/release", 200, {{"released", json::array()}});
   Ran r = run(d, add_env("DEL"), config());
   EXPECT_EQ(r.code, 0);
   EXPECT_TRUE(r.out.is_null());
-  EXPECT_EQ(d.calls.at(0).body, json::parse(R"({"owner":"cni:c0ffee:eth0"})"));
+  ASSERT_EQ(d.calls.size(), 2u);
+  EXPECT_EQ(d.calls[0].body, json::parse(R"({"owner":"cni:mynet:c0ffee:eth0"})"));
+  EXPECT_EQ(d.calls[1].body, json::parse(R"({"owner":"cni:c0ffee:eth0"})"));
 }
 
 TEST(CniRunTest, CheckComparesHeldAddressesWithRequestAndPrevResult) {
   FakeDaemon d;
-  json owners = {{"cni:c0ffee:eth0", {"10.32.1.5/24"}}};
+  json owners = {{"cni:mynet:c0ffee:eth0", {"10.32.1.5/24"}},
+                 {"cni:othernet:c0ffee:eth0", {"10.32.1.9/24"}}};
   json conf = config();
   conf["prevResult"] = {{"ips", {{{"address", "10.32.1.5/24"}}, {{"address", "192.168.0.2/24"}}}}};
   d.answer("/owners", 200, owners);
@@ -390,42 +421,111 @@ TEST(CniRunTest, CheckComparesHeldAddressesWithRequestAndPrevResult) {
   Ran unknown = run(d, other, config());
   EXPECT_EQ(unknown.code, 1);
   EXPECT_EQ(unknown.out["code"], 3);
+
+  json elsewhere = config();  // the container's interface is held, but for another network
+  elsewhere["name"] = "thirdnet";
+  d.answer("/owners", 200, owners);
+  EXPECT_EQ(run(d, add_env("CHECK"), elsewhere).out["code"], 3);
 }
 
-TEST(CniRunTest, GcReleasesStaleAttachmentsOfThisSubnetOnly) {
+TEST(CniRunTest, CheckAcceptsAnAttachmentHeldUnderItsLegacyOwner) {
   FakeDaemon d;
-  d.answer("/owners", 200,
-           {{"cni:keep:eth0", {"10.32.1.2/24"}},
-            {"cni:keep:net1", {"10.32.1.3/24"}},
-            {"cni:all:eth0", {"10.32.1.4/24"}},
-            {"cni:stale:eth0", {"10.32.1.5/24"}},
-            {"cni:othernet:eth0", {"10.40.0.5/16"}},
-            {"cni-gateway:10.32.1.1", {"10.32.1.1/24"}},
-            {"docker-endpoint", {"10.32.1.9/24"}}});
-  d.answer("/release", 200, {{"released", {"10.32.1.3/24"}}});
-  d.answer("/release", 200, {{"released", {"10.32.1.5/24"}}});
   json conf = config();
-  conf["cni.dev/valid-attachments"] = {{{"containerID", "keep"}, {"ifname", "eth0"}},
-                                       {{"containerID", "all"}}};
-  Ran r = run(d, {{"CNI_COMMAND", "GC"}}, conf);
+  conf["prevResult"] = {{"ips", {{{"address", "10.32.1.5/24"}}}}};
+  d.answer("/owners", 200, {{"cni:c0ffee:eth0", {"10.32.1.5/24"}}});
+  Ran r = run(d, add_env("CHECK"), conf);
   EXPECT_EQ(r.code, 0) << r.out;
+  // Once it is held under the new owner, that one is what counts.
+  d.answer("/owners", 200,
+           {{"cni:c0ffee:eth0", {"10.32.1.5/24"}}, {"cni:mynet:c0ffee:eth0", {"10.32.1.6/24"}}});
+  EXPECT_EQ(run(d, add_env("CHECK"), conf).out["code"], 101);
+}
+
+std::vector<json> released_owners(const FakeDaemon& d) {
   std::vector<json> released;
   for (const auto& c : d.calls) {
     if (c.target == "/release") {
       released.push_back(c.body["owner"]);
     }
   }
-  EXPECT_EQ(released, (std::vector<json>{"cni:keep:net1", "cni:stale:eth0"}));
+  return released;
 }
 
-TEST(CniRunTest, GcWithoutSubnetUsesTheDaemonsDefault) {
+// Issue #11: GC of mynet releases mynet's attachments the runtime no longer lists, in any
+// subnet, and nothing of othernet's, even in mynet's subnet or for a listed container.
+TEST(CniRunTest, GcOfOneNetworkReleasesOnlyItsOwnStaleAttachments) {
   FakeDaemon d;
-  d.answer("/status", 200, {{"default_subnet", "10.40.0.0/16"}});
-  d.answer("/owners", 200, {{"cni:a:eth0", {"10.32.1.2/24"}}, {"cni:b:eth0", {"10.40.0.2/16"}}});
-  d.answer("/release", 200, {{"released", {"10.40.0.2/16"}}});
-  json conf = {{"cniVersion", "1.1.0"}, {"cni.dev/valid-attachments", json::array()}};
+  d.answer("/owners", 200,
+           {{"cni:mynet:keep:eth0", {"10.32.1.2/24"}},
+            {"cni:mynet:keep:net1", {"10.32.1.3/24"}},
+            {"cni:mynet:all:eth0", {"10.32.1.4/24"}},
+            {"cni:mynet:all:net2", {"10.32.1.6/24"}},
+            {"cni:mynet:stale:eth0", {"10.32.1.5/24"}},
+            {"cni:mynet:moved:eth0", {"10.40.0.5/16"}},  // from before a subnet change
+            {"cni:othernet:stale:eth0", {"10.32.1.7/24"}},
+            {"cni:othernet:keep:net1", {"10.32.1.8/24"}},
+            {"cni:othernet:gone:eth0", {"10.40.0.6/16"}},
+            {"cni-gateway:10.32.1.1", {"10.32.1.1/24"}},
+            {"docker-endpoint", {"10.32.1.9/24"}}});
+  for (int i = 0; i < 3; ++i) {
+    d.answer("/release", 200, {{"released", json::array()}});
+  }
+  json conf = config();
+  conf["cni.dev/valid-attachments"] = {{{"containerID", "keep"}, {"ifname", "eth0"}},
+                                       {{"containerID", "all"}}};
+  Ran r = run(d, {{"CNI_COMMAND", "GC"}}, conf);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(released_owners(d), (std::vector<json>{"cni:mynet:keep:net1", "cni:mynet:moved:eth0",
+                                                   "cni:mynet:stale:eth0"}));
+  EXPECT_EQ(d.calls.front().target, "/owners");  // no subnet to look up any more
+}
+
+// A legacy owner names no network and networks may share a subnet: GC cannot tell whose
+// it is, so it leaves it to the DEL of its attachment (or an operator).
+TEST(CniRunTest, GcNeverReleasesLegacyOwners) {
+  FakeDaemon d;
+  d.answer("/owners", 200,
+           {{"cni:stale:eth0", {"10.32.1.5/24"}},
+            {"cni:keep:eth0", {"10.32.1.2/24"}},
+            {"cni:a:b:c:d", {"10.32.1.3/24"}},  // not an owner this plugin writes
+            {"cni:mynet:stale:eth0", {"10.32.1.4/24"}}});
+  d.answer("/release", 200, {{"released", {"10.32.1.4/24"}}});
+  json conf = config();
+  conf["cni.dev/valid-attachments"] = {{{"containerID", "keep"}, {"ifname", "eth0"}}};
   EXPECT_EQ(run(d, {{"CNI_COMMAND", "GC"}}, conf).code, 0);
-  EXPECT_EQ(d.calls.back().body, json::parse(R"({"owner":"cni:b:eth0"})"));
+  EXPECT_EQ(released_owners(d), std::vector<json>{"cni:mynet:stale:eth0"});
+}
+
+TEST(CniRunTest, GcReportsTheOwnersItCouldNotRelease) {
+  FakeDaemon d;
+  d.answer("/owners", 200, {{"cni:mynet:a:eth0", {"10.32.1.2/24"}}});
+  d.answer("/release", 500, {{"Err", "shutting down"}});
+  json conf = config();
+  conf["cni.dev/valid-attachments"] = json::array();
+  Ran r = run(d, {{"CNI_COMMAND", "GC"}}, conf);
+  EXPECT_EQ(r.out["code"], 100);
+  EXPECT_NE(r.out["details"].get<std::string>().find("cni:mynet:a:eth0: shutting down"),
+            std::string::npos);
+}
+
+// Gateways are held by address: networks that share nothing never share a gateway owner.
+TEST(CniRunTest, GatewayOwnersOfTwoNetworksDoNotCollide) {
+  FakeDaemon d;
+  json other = config();
+  other["name"] = "othernet";
+  other["ipam"]["subnet"] = "10.32.2.0/24";
+  other["ipam"]["gateway"] = "10.32.2.1";
+  for (int i = 0; i < 2; ++i) {
+    d.answer("/claim", 200, {{"addresses", json::array()}});
+    d.answer("/allocate", 200, {{"addresses", {"10.32.1.5/24"}}});
+  }
+  EXPECT_EQ(run(d, add_env(), config()).code, 0);
+  EXPECT_EQ(run(d, add_env(), other).code, 0);
+  ASSERT_EQ(d.calls.size(), 4u);
+  EXPECT_EQ(d.calls[0].body["owner"], "cni-gateway:10.32.1.1");
+  EXPECT_EQ(d.calls[2].body["owner"], "cni-gateway:10.32.2.1");
+  EXPECT_EQ(d.calls[1].body["owner"], "cni:mynet:c0ffee:eth0");
+  EXPECT_EQ(d.calls[3].body["owner"], "cni:othernet:c0ffee:eth0");
 }
 
 TEST(CniRunTest, StatusPrimesAFreshDaemonAndNeedsFreeSpace) {

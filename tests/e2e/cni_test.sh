@@ -3,8 +3,10 @@
 # weave-ipam-cni, CNI_* variables, the network configuration on stdin) against one real
 # daemon: VERSION, STATUS, ADD (idempotent; requested addresses from runtimeConfig, args and
 # CNI_ARGS; a conflicting request refused with the spec's error JSON; 8 concurrent ADDs get
-# 8 distinct addresses), CHECK, DEL (repeatable), GC with a valid-attachments list, bad
-# input, and once the daemon is stopped STATUS code 50 and DEL code 11.
+# 8 distinct addresses), CHECK, DEL (repeatable), GC with a valid-attachments list that
+# touches only its own network's attachments (a second network shares the subnet), owners
+# from before issue #11 ("cni:<container>:<ifname>": kept by GC, honoured by CHECK, freed by
+# DEL), bad input, and once the daemon is stopped STATUS code 50 and DEL code 11.
 # Prints "N passed, M failed".
 set -uo pipefail
 bin=$(readlink -f "$1")
@@ -50,6 +52,9 @@ net() {
    \"ipam\":{\"type\":\"weave-ipam-cni\",\"subnet\":\"10.55.1.0/24\",\"gateway\":\"10.55.1.1\",
    \"routes\":[{\"dst\":\"0.0.0.0/0\"}],\"admin_socket\":\"$work/a.sock\"}}"
 }
+# The same configuration for a second network on the same subnet and gateway.
+net2() { net "$@" | sed 's/"name":"mynet"/"name":"othernet"/'; }
+owners() { "$bin" --admin-socket "$work/a.sock" ps | awk '{print $1}' | LC_ALL=C sort | tr '\n' ' '; }
 held_by() { "$bin" --admin-socket "$work/a.sock" ps | awk -v o="$1" '$1 == o {print $2}'; }
 
 "$bin" launch --db-path "$work/state" --plugin-socket "$work/p.sock" --admin-socket "$work/a.sock" \
@@ -76,7 +81,7 @@ check "the result has the gateway, the routes and the request's cniVersion" \
 check "the gateway is held so no container gets it" '[ "$(held_by cni-gateway:10.55.1.1)" = 10.55.1.1/24 ]'
 net | cni ADD c1
 check "ADD again for the same container is idempotent" '[ "$(addr)" = "$a1" ]'
-check "the daemon holds it as cni:c1:eth0" '[ "$(held_by cni:c1:eth0)" = "$a1" ]'
+check "the daemon holds it as cni:mynet:c1:eth0" '[ "$(held_by cni:mynet:c1:eth0)" = "$a1" ]'
 
 net '"runtimeConfig":{"ips":["10.55.1.77"]}' | cni ADD c2
 check "ADD with runtimeConfig ips gets exactly that address" \
@@ -88,7 +93,7 @@ net '"args":{"cni":{"ips":["10.55.1.77"]}}' | cni ADD c4
 cat "$work/out"
 check "a requested address in use fails with the CNI error JSON" \
   'failed_with 100 && [[ $(out "d[\"msg\"]") == *"already in use"* ]] && [ "$(out "d[\"cniVersion\"]")" = 1.1.0 ]'
-check "the failed ADD holds nothing" '[ -z "$(held_by cni:c4:eth0)" ]'
+check "the failed ADD holds nothing" '[ -z "$(held_by cni:mynet:c4:eth0)" ]'
 net '' 0.4.0 | cni ADD c5
 ipv=$(out 'd["ips"][0]["version"]')
 check "cniVersion 0.4.0 results carry the ip version" '[ "$ipv" = 4 ]'
@@ -111,18 +116,40 @@ net | cni CHECK nosuch
 check "CHECK of an unknown container fails with code 3" 'failed_with 3'
 
 net | cni DEL c1
-check "DEL releases the container's address" 'silent && [ -z "$(held_by cni:c1:eth0)" ]'
+check "DEL releases the container's address" 'silent && [ -z "$(held_by cni:mynet:c1:eth0)" ]'
 net | cni DEL c1
 check "DEL repeated succeeds" 'silent'
 net | cni CHECK c1
 check "CHECK after DEL fails with code 3" 'failed_with 3'
 
+# othernet shares mynet's subnet: GC used to tell networks apart by subnet and would have
+# released these. c2 is in both networks (eth0 in mynet, net1 in othernet); k3 only in
+# othernet is listed. cni:legacy1:eth0 is an attachment a version before issue #11 added.
+net2 | cni ADD o1
+net2 | cni ADD c2 net1
+net2 | cni ADD k3 net1
+check "a second network gets its own owners (cni:othernet:...)" \
+  '[ -n "$(held_by cni:othernet:o1:eth0)" ] && [ -n "$(held_by cni:othernet:c2:net1)" ]'
+"$bin" --admin-socket "$work/a.sock" claim cni:legacy1:eth0 10.55.1.200 >/dev/null
+net | cni CHECK legacy1
+check "CHECK honours an attachment held under its legacy owner" 'silent'
+
 net '"cni.dev/valid-attachments":[{"containerID":"c2","ifname":"eth0"},{"containerID":"k1","ifname":"eth0"},{"containerID":"k2"}]' |
   cni GC
 check "GC succeeds silently" 'silent'
-held=$("$bin" --admin-socket "$work/a.sock" ps | awk '{print $1}' | sort | tr '\n' ' ')
-check "GC keeps the valid attachments and the gateway and releases the rest ($held)" \
-  '[ "$held" = "cni-gateway:10.55.1.1 cni:c2:eth0 cni:k1:eth0 cni:k2:eth0 " ]'
+held=$(owners)
+check "GC of mynet keeps its valid attachments, the gateway, othernet's and the legacy owner ($held)" \
+  '[ "$held" = "cni-gateway:10.55.1.1 cni:legacy1:eth0 cni:mynet:c2:eth0 cni:mynet:k1:eth0 cni:mynet:k2:eth0 cni:othernet:c2:net1 cni:othernet:k3:net1 cni:othernet:o1:eth0 " ]'
+net2 '"cni.dev/valid-attachments":[{"containerID":"o1","ifname":"eth0"}]' | cni GC
+held=$(owners)
+check "GC of othernet releases only othernet's stale attachments ($held)" \
+  'silent && [ "$held" = "cni-gateway:10.55.1.1 cni:legacy1:eth0 cni:mynet:c2:eth0 cni:mynet:k1:eth0 cni:mynet:k2:eth0 cni:othernet:o1:eth0 " ]'
+net | cni DEL legacy1
+check "DEL releases an attachment held under its legacy owner" \
+  'silent && [ -z "$(held_by cni:legacy1:eth0)" ]'
+net2 | cni DEL o1
+check "DEL on othernet releases only its attachment" \
+  'silent && [ -z "$(held_by cni:othernet:o1:eth0)" ] && [ -n "$(held_by cni:mynet:c2:eth0)" ]'
 
 echo '{"cniVersion": "1.1.0", "ipam": ' | cni ADD c6
 check "bad JSON is code 6" 'failed_with 6'
