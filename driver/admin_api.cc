@@ -42,6 +42,33 @@ Result<std::string> string_field(const json& j, const char* name, bool required)
   return it->get<std::string>();
 }
 
+// The allocator records an address it keeps for another peer, which held it first (after a
+// ring conflict or an rmpeer of a live peer), under "peer:<name>" (ring/allocator.cc).
+constexpr const char* kPeerOwnerPrefix = "peer:";
+
+bool is_peer_reservation(const std::string& owner) { return owner.rfind(kPeerOwnerPrefix, 0) == 0; }
+
+// A 400, not a 500: the request is what cannot be done, not the daemon that failed.
+Status refuse_peer_reservation(const std::string& what, const std::string& owner) {
+  return Status::invalid_argument(
+      what + " is reserved by this peer for peer " +
+      owner.substr(std::string_view(kPeerOwnerPrefix).size()) + " (owner " + owner +
+      "), which held it first; releasing it would let this peer hand out an address that "
+      "peer may still use. It goes when that peer stops holding it, or with `weave-ipam "
+      "rmpeer` of that peer once it is gone for good");
+}
+
+// An owner a client may allocate or claim for: not one the allocator keeps for peers, which
+// would make the address look held by another peer (and rmpeer of it would free it).
+Result<std::string> not_a_reservation(const std::string& owner) {
+  if (is_peer_reservation(owner)) {
+    return Status::invalid_argument("owner " + owner + ": owners beginning with \"" +
+                                    kPeerOwnerPrefix +
+                                    "\" are this peer's reservations for other peers");
+  }
+  return owner;
+}
+
 json addresses(const ring::Reply& r) {
   json list = json::array();
   for (const ring::Cidr& c : r.addresses) {
@@ -123,7 +150,8 @@ void AdminApi::handle(const HttpRequest& request, const Responder& plain_respond
 void AdminApi::allocate(const std::string& body, const Responder& respond) {
   Result<json> j = parse_body(body);
   Result<std::string> owner = j.ok() ? string_field(*j, "owner", true) : j.status();
-  Result<std::string> subnet_text = owner.ok() ? string_field(*j, "subnet", false) : owner.status();
+  Result<std::string> subnet_text = owner.ok() ? not_a_reservation(*owner) : owner.status();
+  subnet_text = subnet_text.ok() ? string_field(*j, "subnet", false) : subnet_text;
   if (!subnet_text.ok()) {
     return fail(respond, subnet_text.status());
   }
@@ -143,7 +171,8 @@ void AdminApi::allocate(const std::string& body, const Responder& respond) {
 void AdminApi::claim(const std::string& body, const Responder& respond) {
   Result<json> j = parse_body(body);
   Result<std::string> owner = j.ok() ? string_field(*j, "owner", true) : j.status();
-  Result<std::string> text = owner.ok() ? string_field(*j, "address", true) : owner.status();
+  Result<std::string> text = owner.ok() ? not_a_reservation(*owner) : owner.status();
+  text = text.ok() ? string_field(*j, "address", true) : text;
   if (!text.ok()) {
     return fail(respond, text.status());
   }
@@ -164,6 +193,13 @@ void AdminApi::claim(const std::string& body, const Responder& respond) {
   });
 }
 
+// POST /release {"owner"} frees every address of that owner; {"address"} frees that one
+// address whoever holds it, and with "owner" too only while that owner holds it. This is
+// an operator's tool, so freeing a CNI attachment's or a Docker container's address by
+// address is allowed and is the operator's call: the address may be handed out again while
+// that container still uses it (the CNI plugin and the Docker plugin free their own
+// allocations themselves; this is for leaks). What it never frees, by address or by owner,
+// is a "peer:" reservation: that address is in use on another peer.
 void AdminApi::release(const std::string& body, const Responder& respond) {
   Result<json> j = parse_body(body);
   Result<std::string> owner = j.ok() ? string_field(*j, "owner", false) : j.status();
@@ -171,24 +207,51 @@ void AdminApi::release(const std::string& body, const Responder& respond) {
   if (!text.ok()) {
     return fail(respond, text.status());
   }
-  auto done = [respond](const ring::Reply& r) {
-    r.status.ok() ? send(respond, 200, {{"released", addresses(r)}}) : fail(respond, r.status);
-  };
+  if (is_peer_reservation(*owner)) {
+    return fail(respond, refuse_peer_reservation("every address of " + *owner, *owner));
+  }
   if (!text->empty()) {
-    Result<ring::Address> a = ring::Address::parse(text->substr(0, text->find('/')));
-    if (!a.ok()) {
-      return fail(respond, a.status());
-    }
-    std::optional<std::string> only_if;
-    if (!owner->empty()) {
-      only_if = *owner;
-    }
-    return run_(ring::ReleaseCommand{*a, only_if}, done);
+    return release_address(*text, *owner, respond);
   }
   if (owner->empty()) {
     return fail(respond, Status::invalid_argument("give \"owner\" or \"address\""));
   }
-  run_(ring::ReleaseOwnerCommand{*owner}, done);
+  run_(ring::ReleaseOwnerCommand{*owner}, [respond](const ring::Reply& r) {
+    r.status.ok() ? send(respond, 200, {{"released", addresses(r)}}) : fail(respond, r.status);
+  });
+}
+
+void AdminApi::release_address(const std::string& text, const std::string& owner,
+                               const Responder& respond) {
+  Result<ring::Address> a = ring::Address::parse(text.substr(0, text.find('/')));
+  if (!a.ok()) {
+    return fail(respond, a.status());
+  }
+  auto held = allocator_.allocations().find(*a);
+  if (held == allocator_.allocations().end() || (!owner.empty() && owner != held->second)) {
+    return send(respond, 200, {{"released", json::array()}});  // idempotent, as before
+  }
+  if (is_peer_reservation(held->second)) {
+    return fail(respond, refuse_peer_reservation("address " + a->to_string(), held->second));
+  }
+  // Released only if the holder seen here still holds it when the command runs, so a
+  // reservation made in between is never freed.
+  std::string holder = held->second;
+  json released = json::array();
+  for (const ring::Cidr& c : allocator_.lookup(holder)) {
+    if (c.address() == *a) {
+      released.push_back(c.to_string());
+    }
+  }
+  run_(ring::ReleaseCommand{*a, holder},
+       [this, respond, a = *a, holder, released](const ring::Reply& r) {
+         if (!r.status.ok()) {
+           return fail(respond, r.status);
+         }
+         auto now = allocator_.allocations().find(a);
+         bool freed = now == allocator_.allocations().end() || now->second != holder;
+         send(respond, 200, {{"released", freed ? released : json::array()}});
+       });
 }
 
 void AdminApi::remove_peer(const std::string& which, bool force, const Responder& respond) {

@@ -3,6 +3,7 @@
 //   GET  /status /peers /allocations /owners /metrics      (and / : the ring page)
 //   POST /prime                                         completes once this peer can allocate
 //   POST /allocate {"owner","subnet"?}  /claim {"owner","address"}  /release {"owner"|"address"}
+//        (never a "peer:" reservation; see release())
 //   POST /forget {"targets":[...]}  /connect {"targets":[...]}
 //   DELETE /peer/NAME-OR-NICKNAME[?force=1]            rmpeer: take over its ranges
 // Errors are non-200 with {"Err": "..."}, like the plugin API. Loop-confined.
@@ -37,6 +38,7 @@ class AdminApi {
   void allocate(const std::string& body, const Responder& respond);
   void claim(const std::string& body, const Responder& respond);
   void release(const std::string& body, const Responder& respond);
+  void release_address(const std::string& text, const std::string& owner, const Responder& respond);
   void remove_peer(const std::string& which, bool force, const Responder& respond);
   void targets(const std::string& body, bool forget, const Responder& respond);
 
