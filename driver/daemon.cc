@@ -116,9 +116,16 @@ Status Daemon::check_store_matches(const std::map<std::string, std::string>& sto
                                        universe->second + ", not " + config_.range.to_string() +
                                        ": start with that range" + fresh);
   }
-  if (auto identity = stored.find(ring::kIdentityKey); identity != stored.end() && config_.name) {
+  if (auto identity = stored.find(ring::kIdentityKey); identity != stored.end()) {
     std::string name = identity->second.substr(0, identity->second.find(' '));
-    if (name != config_.name->to_string()) {
+    if (!ring::PeerName::parse(name).ok()) {
+      // Picking a new name would make the allocator's state another peer's: refuse.
+      return Status::corruption("the state in " + path + " has a corrupt " + ring::kIdentityKey +
+                                " record ('" + identity->second.substr(0, 64) +
+                                "'); restore the state from a backup, or repair the record as '" +
+                                "<peer name> <uid> <nickname>' with this peer's name");
+    }
+    if (config_.name && name != config_.name->to_string()) {
       return Status::failed_precondition("the state in " + path + " belongs to peer " + name +
                                          ", not --name " + config_.name->to_string() +
                                          ": start with that name" + fresh);
@@ -144,8 +151,7 @@ Status Daemon::open_store_and_restore() {
   if (config_.name) {
     self_.name = *config_.name;
   } else if (identity != stored->end()) {
-    Result<ring::PeerName> name = ring::PeerName::parse(identity->second.substr(0, 17));
-    self_.name = name.ok() ? *name : ring::PeerName(random_u64() | 1);
+    self_.name = *ring::PeerName::parse(identity->second.substr(0, identity->second.find(' ')));
   } else {
     // Locally administered, unicast, like a generated MAC address.
     self_.name = ring::PeerName((random_u64() & ~std::uint64_t{0x010000000000}) | 0x020000000000);

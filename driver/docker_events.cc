@@ -2,14 +2,28 @@
 
 #include <nlohmann/json.hpp>
 
+#include "driver/json_input.h"
+
 namespace wipam::driver {
 namespace {
 
 using nlohmann::json;
 
+// Docker's replies are trusted no more than anything else from outside a socket.
+constexpr std::size_t kMaxReplyBytes = 64 << 20;
+
+Result<json> parse_reply(std::string_view text, const char* what) {
+  Result<json> j = parse_untrusted_json(text, what, kMaxReplyBytes);
+  if (!j.ok()) {
+    return Status::invalid_argument(std::string("Docker sent a malformed ") + what + ": " +
+                                    j.status().message());
+  }
+  return j;
+}
+
 Result<json> parse_object(std::string_view text, const char* what) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) {
+  Result<json> j = parse_reply(text, what);
+  if (j.ok() && !j->is_object()) {
     return Status::invalid_argument(std::string("Docker sent a malformed ") + what);
   }
   return j;
@@ -131,12 +145,15 @@ Result<std::string> parse_docker_daemon_id(std::string_view text) {
 }
 
 Result<std::vector<std::string>> parse_docker_network_ids(std::string_view text) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_array()) {
+  Result<json> j = parse_reply(text, "network list");
+  if (!j.ok()) {
+    return j.status();
+  }
+  if (!j->is_array()) {
     return Status::invalid_argument("Docker sent a malformed network list");
   }
   std::vector<std::string> ids;
-  for (const json& network : j) {
+  for (const json& network : *j) {
     if (network.is_object() && !string_at(network, "Id").empty()) {
       ids.push_back(string_at(network, "Id"));
     }

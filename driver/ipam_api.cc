@@ -1,6 +1,7 @@
 #include "driver/ipam_api.h"
 
 #include "driver/docker_events.h"
+#include "driver/json_input.h"
 
 namespace wipam::driver {
 namespace {
@@ -68,9 +69,12 @@ IpamApi::IpamApi(Cidr range, Cidr default_subnet, int pool_prefix_len, HolderOf 
 Status IpamApi::restore(const std::map<std::string, std::string>& stored) {
   for (auto it = stored.lower_bound(kPoolKeyPrefix);
        it != stored.end() && it->first.rfind(kPoolKeyPrefix, 0) == 0; ++it) {
-    json j = json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+    Result<json> parsed = parse_untrusted_json(it->second, "stored pool", kMaxBodyBytes);
+    const json j = parsed.ok() ? *parsed : json();
     auto bad = [&] {
-      return Status::corruption("stored pool " + it->first + " is not well formed");
+      return Status::corruption("stored pool " + it->first + " = '" + it->second.substr(0, 200) +
+                                "' is not well formed; restore the state from a backup, or " +
+                                "remove the key if its network is gone");
     };
     if (!j.is_object() || !j.contains("subnet") || !j["subnet"].is_string() ||
         !j.contains("refs") || !j["refs"].is_number_unsigned()) {
@@ -80,9 +84,16 @@ Status IpamApi::restore(const std::map<std::string, std::string>& stored) {
     if (!subnet.ok()) {
       return bad();
     }
-    PoolRecord record{*subnet, std::nullopt, j["refs"].get<unsigned>(), j.value("automatic", false),
-                      next_generation_++};
-    if (j.contains("sub_pool") && j["sub_pool"].is_string()) {
+    auto automatic = j.find("automatic");
+    auto sub_pool = j.find("sub_pool");
+    if (j["refs"].get<std::uint64_t>() > UINT32_MAX ||
+        (automatic != j.end() && !automatic->is_boolean()) ||
+        (sub_pool != j.end() && !sub_pool->is_string())) {
+      return bad();
+    }
+    PoolRecord record{*subnet, std::nullopt, j["refs"].get<unsigned>(),
+                      automatic != j.end() && automatic->get<bool>(), next_generation_++};
+    if (sub_pool != j.end()) {
       Result<Cidr> sub = Cidr::parse_subnet(j["sub_pool"].get<std::string>());
       if (!sub.ok()) {
         return bad();
@@ -131,14 +142,44 @@ IpamApi::Outcome IpamApi::handle(std::string_view path, std::string_view body) {
   if (handler == kHandlers.end()) {
     return answer({404, json{{"Err", "unknown endpoint " + std::string(path)}}.dump()});
   }
-  if (body.size() > kMaxBodyBytes) {
-    return fail(Status::invalid_argument("request body too large"));
+  Result<json> request = parse_untrusted_json(body, "request body", kMaxBodyBytes);
+  if (!request.ok()) {
+    return fail(request.status());
   }
-  json request = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (request.is_discarded() || !request.is_object()) {
+  if (!request->is_object()) {
     return fail(Status::invalid_argument("request body is not a JSON object"));
   }
-  return (this->*handler->second)(request);
+  return (this->*handler->second)(*request);
+}
+
+// The lowest /prefix_len block of the default subnet that no pool overlaps. Each step jumps
+// past one pool, so the work is bounded by the number of pools, never by the number of
+// candidate blocks (2^80 of them for a /128 in a /48).
+Result<Cidr> IpamApi::first_free_subnet(int prefix_len) const {
+  const ring::Range space = default_subnet_.range();
+  const ring::Uint128 block = Cidr(default_subnet_.address(), prefix_len).size();
+  ring::Uint128 offset = 0;
+  for (std::size_t steps = 0; steps <= pools_.size(); ++steps) {
+    ring::Range candidate(space.start() + offset, space.start() + offset + block);
+    const PoolRecord* overlapping = nullptr;
+    for (const auto& [id, pool] : pools_) {
+      if (pool.subnet.range().overlaps(candidate)) {
+        overlapping = &pool;
+        break;
+      }
+    }
+    if (overlapping == nullptr) {
+      return Cidr(candidate.start(), prefix_len);
+    }
+    // The first block that starts at or after the end of that pool.
+    ring::Uint128 past = overlapping->subnet.range().end() - space.start();
+    ring::Uint128 next = (past + block - 1) / block * block;
+    if (next <= offset || next >= space.size() || space.size() - next < block) {
+      break;
+    }
+    offset = next;
+  }
+  return Status::exhausted("none");
 }
 
 Result<Cidr> IpamApi::choose_subnet(const json& options) const {
@@ -157,17 +198,8 @@ Result<Cidr> IpamApi::choose_subnet(const json& options) const {
     }
     prefix_len = static_cast<int>(value);
   }
-  ring::Range space = default_subnet_.range();
-  ring::Uint128 block = Cidr(default_subnet_.address(), prefix_len).size();
-  for (ring::Address at = space.start(); at < space.end(); at = at + block) {
-    ring::Range candidate(at, at + block);
-    bool taken = false;
-    for (const auto& [id, pool] : pools_) {
-      taken = taken || pool.subnet.range().overlaps(candidate);
-    }
-    if (!taken) {
-      return Cidr(at, prefix_len);
-    }
+  if (Result<Cidr> free = first_free_subnet(prefix_len); free.ok()) {
+    return *free;
   }
   return Status::exhausted("no free /" + std::to_string(prefix_len) +
                            " left in the default subnet " + default_subnet_.to_string() +

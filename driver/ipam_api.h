@@ -80,6 +80,7 @@ class IpamApi {
   std::optional<std::string> releasable_owner(const std::string& pool_id,
                                               const ring::Address& address) const;
   Result<ring::Cidr> choose_subnet(const nlohmann::json& options) const;
+  Result<ring::Cidr> first_free_subnet(int prefix_len) const;
   ring::StoreWrite pool_write(const std::string& id) const;
 
   ring::Cidr range_;

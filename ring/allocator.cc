@@ -998,20 +998,15 @@ Result<Effects> Allocator::start(Millis now, const Stored& stored) {
   bool same_name = identity_it == stored.end() ||
                    identity_it->second.rfind(s.config.self.name.to_string() + " ", 0) == 0;
   if (!same_universe || !same_name) {
-    // Weave's lesson (#2209): state for another range or name would never be usable.
-    for (const auto& [key, value] : stored) {
-      s.fx.writes.push_back({key, std::nullopt});
-    }
-    s.event(EventLevel::kWarn, "discarded",
-            !same_universe ? "persisted data was for allocation range " + universe_it->second +
-                                 ", not " + universe_text + "; discarded it"
-                           : "persisted data belonged to another peer name; discarded it");
-  } else {
-    Status restored = s.restore(stored);
-    if (!restored.ok()) {
-      return restored;
-    }
+    // Weave discarded such state (#2209), and with it addresses still in use. The daemon
+    // refuses it first with the fix; this is the core's own guard: it deletes nothing.
+    return Status::failed_precondition(
+        !same_universe ? "the stored state is for allocation range " + universe_it->second +
+                             ", not " + universe_text
+                       : "the stored state belongs to another peer name (" +
+                             identity_it->second.substr(0, identity_it->second.find(' ')) + ")");
   }
+  WIPAM_RETURN_IF_ERROR(s.restore(stored));
   s.fx.writes.push_back({kUniverseKey, universe_text});
   s.fx.writes.push_back({kIdentityKey, identity_value(s.config.self)});
   if (!s.ring.empty()) {

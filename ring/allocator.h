@@ -193,8 +193,8 @@ class Allocator {
 
   // Restores state from the store (empty on a first start) and initialises the ring in seed
   // mode. Fails with kCorruption naming the bad key if the store is not well formed, and
-  // then nothing else may be called. Persisted data for a different allocation range is
-  // discarded, with an event saying so.
+  // with kFailedPrecondition if it holds state for another allocation range or peer name;
+  // then nothing else may be called. It never deletes a stored key.
   Result<Effects> start(Millis now, const Stored& stored);
 
   Effects command(Millis now, RequestId id, const Command& command);

@@ -12,6 +12,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <gtest/gtest.h>
+#include <leveldb/db.h>
 #include <nlohmann/json.hpp>
 
 namespace wipam::driver {
@@ -210,6 +211,54 @@ TEST_F(DaemonTest, StateForAnotherRangeOrNameIsRefusedAndKept) {
   RunningDaemon d(config_);
   ASSERT_TRUE(d.started().ok()) << d.started().to_string();
   EXPECT_EQ(allocations().size(), 1u);
+}
+
+// Reads or rewrites one key of a stopped daemon's LevelDB, as corruption or an operator would.
+std::string poke(const std::string& path, const std::string& key,
+                 const std::optional<std::string>& value) {
+  leveldb::DB* raw = nullptr;
+  leveldb::Options options;
+  EXPECT_TRUE(leveldb::DB::Open(options, path, &raw).ok());
+  std::unique_ptr<leveldb::DB> db(raw);
+  std::string old;
+  (void)db->Get(leveldb::ReadOptions(), key, &old);  // absent: ""
+  if (value) {
+    EXPECT_TRUE(db->Put(leveldb::WriteOptions(), key, *value).ok());
+  }
+  return old;
+}
+
+// A corrupt record is refused with the key and the fix, never "repaired" by starting afresh:
+// a new random name would make every stored allocation another peer's, and the allocator used
+// to delete them all. Once repaired, everything is still there.
+TEST_F(DaemonTest, ACorruptStoreIsRefusedNeverWiped) {
+  {
+    RunningDaemon d(config_);
+    ASSERT_TRUE(d.started().ok());
+    plugin("/IpamDriver.RequestPool", R"({"Pool":"10.99.1.0/24"})");
+    plugin("/IpamDriver.RequestAddress", R"({"PoolID":"weave-10.99.1.0/24"})");
+  }
+  struct Case {
+    std::string key;
+    std::string bad;
+  };
+  const std::string pool_key = "p/weave-10.99.1.0/24";
+  for (const Case& c : {Case{"m/identity", "garbage"}, Case{"m/identity", ""},
+                        Case{pool_key, R"({"subnet":"10.99.1.0/24","refs":1,"automatic":"x"})"},
+                        Case{pool_key, std::string(100, '[')}}) {
+    std::string good = poke(config_.db_path, c.key, c.bad);
+    {
+      RunningDaemon d(config_);
+      EXPECT_FALSE(d.started().ok()) << c.key << " = " << c.bad;
+      EXPECT_NE(d.started().message().find(c.key), std::string::npos) << d.started().message();
+    }
+    poke(config_.db_path, c.key, good);
+  }
+  RunningDaemon d(config_);
+  ASSERT_TRUE(d.started().ok()) << d.started().to_string();
+  EXPECT_EQ(allocations().size(), 1u);
+  EXPECT_EQ(plugin("/IpamDriver.RequestAddress", R"({"PoolID":"weave-10.99.1.0/24"})").status,
+            200u);  // the pool is still there
 }
 
 }  // namespace

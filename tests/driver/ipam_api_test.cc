@@ -110,6 +110,50 @@ TEST_F(IpamApiTest, AutomaticSubnetsRunOutWithAClearError) {
   EXPECT_TRUE(out.writes.empty());
 }
 
+// The first free subnet is computed by jumping past pools, not by walking every candidate:
+// here 2^19 /32 candidates lie under the first pool, and an unbounded walk would take
+// seconds per request (2^80 steps for an IPv6 /128 in a /48).
+TEST_F(IpamApiTest, AutomaticSubnetsSkipPoolsWithoutWalkingEveryCandidate) {
+  pool("10.32.0.0/13");
+  pool("10.40.0.0/24");
+  pool("10.40.2.0/23");
+  auto sized = [&](const char* size) {
+    return ok("/IpamDriver.RequestPool", json{{"Options", {{"size", size}}}}.dump())["Pool"]
+        .get<std::string>();
+  };
+  EXPECT_EQ(sized("32"), "10.40.1.0/32");
+  EXPECT_EQ(sized("24"), "10.40.4.0/24");  // 10.40.1.0/24 overlaps the /32 now
+  EXPECT_NE(err("/IpamDriver.RequestPool", R"({"Options":{"size":"13"}})").find("no free /13"),
+            std::string::npos);
+}
+
+TEST_F(IpamApiTest, DeeplyNestedOrHugeBodiesAreRefusedAndChangeNothing) {
+  std::string deep(60000, '[');
+  EXPECT_NE(err("/IpamDriver.RequestPool", deep).find("nests deeper"), std::string::npos);
+  std::string deep_object = "{\"Pool\":" + std::string(5000, '{');
+  EXPECT_NE(err("/IpamDriver.RequestPool", deep_object).find("nests deeper"), std::string::npos);
+  std::string huge = "{\"Pool\":\"" + std::string(IpamApi::kMaxBodyBytes, 'x') + "\"}";
+  EXPECT_NE(err("/IpamDriver.RequestPool", huge).find("larger than"), std::string::npos);
+  // Brackets inside strings are not nesting.
+  std::string bracketed = "{\"Pool\":\"" + std::string(1000, '[') + "\"}";
+  EXPECT_NE(err("/IpamDriver.RequestPool", bracketed).find("[[["), std::string::npos);
+  EXPECT_TRUE(api_.pools().empty());
+}
+
+TEST_F(IpamApiTest, StoredPoolsOfTheWrongShapeAreRefusedNeverAborted) {
+  for (const char* value :
+       {R"({"subnet":"10.32.5.0/24","refs":1,"automatic":"yes"})",
+        R"({"subnet":"10.32.5.0/24","refs":1,"sub_pool":7})",
+        R"({"subnet":"10.32.5.0/24","refs":-1})", R"({"subnet":"10.32.5.0/24","refs":1e40})",
+        R"({"subnet":"10.32.5.0/24","refs":99999999999})", R"({"subnet":5,"refs":1})", "[]", "",
+        "{\"subnet\":", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}) {
+    IpamApi restored(cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24, holder_of);
+    Status s = restored.restore({{"p/weave-10.32.5.0/24", value}});
+    EXPECT_EQ(s.code(), Code::kCorruption) << value;
+    EXPECT_NE(s.message().find("p/weave-10.32.5.0/24"), std::string::npos) << s.message();
+  }
+}
+
 TEST_F(IpamApiTest, RequestPoolRefusesBadSubnets) {
   EXPECT_EQ(err("/IpamDriver.RequestPool", R"({"Pool":"10.64.0.0/16"})"),
             "range 10.64.0.0/16 is outside the allocation range 10.32.0.0/12");

@@ -1,0 +1,25 @@
+// Parsing JSON that arrives from outside (plugin and admin bodies, CNI stdin, the Docker API,
+// stored records): bounded in size and nesting before nlohmann sees it, and never a throw.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "ring/status.h"
+
+namespace wipam::driver {
+
+// Deeper than anything any of our formats or Docker's replies nest.
+inline constexpr int kMaxJsonDepth = 64;
+
+// The value in `text`, or kInvalidArgument naming `what` when the text is longer than
+// `max_bytes`, nests deeper than `max_depth`, or is not JSON.
+Result<nlohmann::json> parse_untrusted_json(std::string_view text, std::string_view what,
+                                            std::size_t max_bytes, int max_depth = kMaxJsonDepth);
+
+// True iff no array or object in `text` nests deeper than `max_depth` (strings skipped).
+bool json_depth_within(std::string_view text, int max_depth);
+
+}  // namespace wipam::driver
