@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "driver/admin_json.h"
+#include "driver/json_input.h"
 #include "driver/log.h"
 #include "driver/ring_page.h"
 
@@ -20,9 +21,11 @@ void fail(const Responder& respond, const Status& status) {
   respond(reply.status, reply.body, "application/json");
 }
 
+constexpr std::size_t kMaxAdminBodyBytes = 64 * 1024;  // a request is a few fields
+
 Result<json> parse_body(const std::string& body) {
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) {
+  Result<json> j = parse_untrusted_json(body, "the request body", kMaxAdminBodyBytes);
+  if (j.ok() && !j->is_object()) {
     return Status::invalid_argument("the request body must be a JSON object");
   }
   return j;

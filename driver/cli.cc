@@ -5,6 +5,7 @@
 #include <set>
 
 #include "driver/admin_client.h"
+#include "driver/json_input.h"
 
 namespace wipam::driver {
 namespace {
@@ -47,7 +48,8 @@ struct Cli {
       std::fprintf(err, "weave-ipam: %s\n", a.status().message().c_str());
       return false;
     }
-    answer = json::parse(a->body, nullptr, false);
+    Result<json> parsed = parse_untrusted_json(a->body, "the daemon's answer", 64 << 20);
+    answer = parsed.ok() ? *parsed : json();
     if (a->status != 200) {
       std::string why = answer.is_object() ? text(answer, "Err") : a->body;
       std::fprintf(err, "weave-ipam: %s\n", why.c_str());

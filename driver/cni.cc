@@ -4,6 +4,8 @@
 #include <cctype>
 #include <set>
 
+#include "driver/json_input.h"
+
 namespace wipam::driver {
 namespace {
 
@@ -487,7 +489,9 @@ CniResult<CniRequest> parse_cni_request(const EnvLookup& env, const std::string&
   if (r.command == CniCommand::kVersion) {
     return r;
   }
-  json config = json::parse(stdin_text, nullptr, /*allow_exceptions=*/false);
+  // A runtime's configuration is small; anything deeper or larger is not one.
+  Result<json> parsed = parse_untrusted_json(stdin_text, "the network configuration", 1 << 20);
+  json config = parsed.ok() ? *parsed : json();
   if (!config.is_object()) {
     return fail(CniCode::kDecodeFailure,
                 invalid("the network configuration on stdin is not a JSON object"));
@@ -599,7 +603,8 @@ class CniRun {
       return fail(CniCode::kTryAgainLater, a.status().message(),
                   "start the weave-ipam daemon, or set ipam.admin_socket to its --admin-socket");
     }
-    json answer = json::parse(a->body, nullptr, /*allow_exceptions=*/false);
+    Result<json> parsed = parse_untrusted_json(a->body, "the daemon's answer", 64 << 20);
+    json answer = parsed.ok() ? *parsed : json();
     if (a->status != 200) {
       bool has_err = answer.is_object() && answer.contains("Err") && answer["Err"].is_string();
       return fail(a->status == 400 ? CniCode::kInvalidConfig : CniCode::kDaemonRefused,
