@@ -27,4 +27,17 @@ Try, in another terminal:
   curl -s --unix-socket /run/weave-ipam/admin.sock http://x/status    # or http://127.0.0.1:6784/status
 Stop with Ctrl-C.
 EOT
-exec "$build/weave-ipam" launch --db-path "$state" --ipalloc-init consensus=1 "$@"
+# Alone, this peer creates its ring at once (consensus=1). With peers given, it must not:
+# each host would create a ring of its own, and rings created apart never join. Then it
+# waits to agree with them (consensus=N by default, or pass --ipalloc-init yourself).
+init=(--ipalloc-init consensus=1)
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "${args[i]}" in
+    --ipalloc-init|--ipalloc-init=*) init=() ;;
+    --no-discovery|--*=*) ;;
+    --*) i=$((i + 1)) ;;  # every other flag takes a value
+    *) init=() ;;         # a peer to join
+  esac
+done
+exec "$build/weave-ipam" launch --db-path "$state" "${init[@]}" "$@"
