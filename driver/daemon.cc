@@ -433,12 +433,19 @@ void Daemon::release(ring::Effects& effects) {
 }
 
 void Daemon::fail_writes(const Status& status, ring::Effects& effects) {
-  log(LogLevel::kError, "store", "write failed; stopping so memory and disk cannot diverge",
-      {{"error", status.to_string()}});
+  if (failure_.ok()) {
+    log(LogLevel::kError, "store", "write failed; stopping so memory and disk cannot diverge",
+        {{"error", status.to_string()}});
+  }
   for (ring::Reply& r : effects.replies) {
     r.status = Status::unavailable("could not persist the change: " + status.message());
   }
-  boost::asio::post(loop_, [this] { loop_.stop(); });
+  if (failure_.ok()) {
+    failure_ =
+        Status::unavailable("a store write in " + config_.db_path + " failed: " + status.message() +
+                            " (nothing since was acknowledged; free space and restart)");
+    boost::asio::post(loop_, [this] { loop_.stop(); });
+  }
 }
 
 void Daemon::schedule_tick() {

@@ -39,6 +39,8 @@ class Daemon : public gossip::MeshHandler {
   // Stops accepting, fails waiting commands, flushes the store, removes the socket files;
   // calls `done` on the loop when finished.
   void stop(std::function<void()> done);
+  // Why the daemon stopped by itself (a store write failed); OK otherwise.
+  const Status& failure() const { return failure_; }
 
   void on_peer_up(const ring::PeerIdentity& peer) override;
   void on_peer_down(ring::PeerName peer) override;
@@ -90,6 +92,7 @@ class Daemon : public gossip::MeshHandler {
   std::string docker_id_;     // the dockerd whose view showed our pools (m/docker-id)
   std::string last_refusal_;  // the reconciler's last word on a view it would not act on
   bool stopping_ = false;
+  Status failure_;
 };
 
 }  // namespace wipam::driver

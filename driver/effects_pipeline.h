@@ -3,8 +3,8 @@
 // Writes go to the store at once (its writer thread group-commits them); the messages and
 // replies of an Effects are released only when its writes, and every earlier Effects'
 // writes, are durable. That is the promise the allocator relies on: nothing it says leaves
-// this process before the state it says it from is on disk. A failed write sends none of
-// its messages, and its replies go out as errors.
+// this process before the state it says it from is on disk. After a write fails, no
+// Effects (that one or any later) sends a message, and their replies go out as errors.
 // Loop-confined.
 #pragma once
 
@@ -33,6 +33,8 @@ class EffectsPipeline {
   void submit(ring::Effects effects);
   // Effects submitted and not yet released.
   std::size_t waiting() const { return queue_.size(); }
+  // The first write failure; OK while every write so far succeeded.
+  const Status& failure() const { return failed_; }
 
  private:
   struct Entry {
@@ -41,6 +43,7 @@ class EffectsPipeline {
   };
   void on_durable(std::uint64_t sequence, const Status& status);
   void release_ready();
+  void fail_now(ring::Effects& effects);
 
   WriteFn write_;
   ReleaseFn release_;
@@ -48,6 +51,7 @@ class EffectsPipeline {
   std::deque<Entry> queue_;           // bounded by the allocator's pending work; see submit()
   std::uint64_t first_sequence_ = 0;  // sequence number of queue_.front()
   std::uint64_t next_sequence_ = 0;
+  Status failed_;
 };
 
 }  // namespace wipam::driver

@@ -50,6 +50,10 @@ int launch(const std::vector<std::string>& args) {
   });
   std::signal(SIGPIPE, SIG_IGN);
   loop.run();
+  if (!daemon.failure().ok()) {
+    std::fprintf(stderr, "weave-ipam: stopped: %s\n", daemon.failure().message().c_str());
+    return 1;
+  }
   return 0;
 }
 
