@@ -363,7 +363,9 @@ void Daemon::run(const ring::Command& command, std::function<void(const ring::Re
   // Count and time what users see: allocations, claims and releases, until the durable reply.
   auto started = std::chrono::steady_clock::now();
   std::size_t kind = counted ? command.index() : std::variant_npos;
-  waiting_[id] = [this, kind, started, done = std::move(done)](const ring::Reply& r) {
+  bool allocates = std::holds_alternative<ring::AllocateCommand>(command) ||
+                   std::holds_alternative<ring::ClaimCommand>(command);
+  waiting_[id] = [this, kind, allocates, started, done = std::move(done)](const ring::Reply& r) {
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     switch (kind) {
@@ -383,21 +385,14 @@ void Daemon::run(const ring::Command& command, std::function<void(const ring::Re
       default:
         break;
     }
+    // A new allocation's leak clock starts afresh, whatever ran for its address before.
+    if (allocates && r.status.ok() && reconciler_) {
+      for (const ring::Cidr& a : r.addresses) {
+        reconciler_->allocated(a.address());
+      }
+    }
     done(r);
   };
-  // A new allocation's leak clock starts afresh, whatever ran for its address before.
-  bool allocates = std::holds_alternative<ring::AllocateCommand>(command) ||
-                   std::holds_alternative<ring::ClaimCommand>(command);
-  if (allocates && reconciler_) {
-    waiting_[id] = [this, done = std::move(waiting_[id])](const ring::Reply& r) {
-      if (r.status.ok() && reconciler_) {
-        for (const ring::Cidr& a : r.addresses) {
-          reconciler_->allocated(a.address());
-        }
-      }
-      done(r);
-    };
-  }
   submit(allocator_->command(now(), id, command));
 }
 

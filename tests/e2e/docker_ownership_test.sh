@@ -21,14 +21,10 @@ sock=/run/docker/plugins/$driver.sock
 admin=$work/admin.sock
 image=wipam-test/busybox:latest
 net=own-$$
-passed=0
-failed=0
 pid=
 loops=()
 
-ok() { echo "PASS: $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL: $1"; failed=$((failed + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+. "$(dirname "$0")/lib.sh"
 
 start_daemon() {
   "$bin" launch --db-path "$work/state" --plugin-socket "$sock" --admin-socket "$admin" \
@@ -36,11 +32,7 @@ start_daemon() {
     --ipalloc-range 10.98.0.0/16 --ipalloc-init consensus=1 --nickname own "$@" \
     >>"$work/daemon.log" 2>&1 &
   pid=$!
-  for _ in $(seq 100); do
-    [ -S "$sock" ] && [ -S "$admin" ] && return 0
-    sleep 0.1
-  done
-  echo "daemon did not start:"; tail -20 "$work/daemon.log"; return 1
+  wait_for_daemon
 }
 
 admin_get() { curl -s --unix-socket "$admin" "http://x$1"; }
@@ -163,6 +155,4 @@ check "the leaked pool and its gateway are freed after the grace period" \
 check "the live network's gateway stays" "admin_get /allocations | grep -q 'gateway:weave-10.98.7.0/26'"
 check "after reconcile every running container's address is still held" "audit"
 
-[ $failed -eq 0 ] || { echo "--- daemon log (last 60 lines) ---"; tail -60 "$work/daemon.log"; }
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+report

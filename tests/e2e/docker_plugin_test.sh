@@ -15,13 +15,9 @@ driver=wipam-e2e-$$
 sock=/run/docker/plugins/$driver.sock
 admin=$work/admin.sock
 image=wipam-test/busybox:latest
-passed=0
-failed=0
 pid=
 
-ok() { echo "PASS: $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL: $1"; failed=$((failed + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+. "$(dirname "$0")/lib.sh"
 
 # Extra arguments override the defaults (later flags win).
 start_daemon() {
@@ -30,11 +26,7 @@ start_daemon() {
     --ipalloc-range 10.99.0.0/16 --ipalloc-init consensus=1 --nickname e2e "$@" \
     >>"$work/daemon.log" 2>&1 &
   pid=$!
-  for _ in $(seq 100); do
-    [ -S "$sock" ] && [ -S "$admin" ] && return 0
-    sleep 0.1
-  done
-  echo "daemon did not start:"; tail -20 "$work/daemon.log"; return 1
+  wait_for_daemon
 }
 
 admin_get() { curl -s --unix-socket "$admin" "http://x$1"; }
@@ -164,6 +156,4 @@ done
 check "reconcile keeps every running container's address" "[ $lost = 0 ]"
 check "reconcile keeps the networks' gateways" "admin_get /allocations | grep -q 'gateway:weave-10.99.1.0/24'"
 
-[ $failed -eq 0 ] || { echo "--- daemon log (last 60 lines) ---"; tail -60 "$work/daemon.log"; }
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+report

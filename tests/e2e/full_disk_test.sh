@@ -9,13 +9,9 @@ work=$(mktemp -d /tmp/wipam-disk.XXXXXX)
 disk=$work/disk
 sock=$work/plugin.sock
 admin=$work/admin.sock
-passed=0
-failed=0
 pid=
 
-ok() { echo "PASS: $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL: $1"; failed=$((failed + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+. "$(dirname "$0")/lib.sh"
 
 cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
@@ -29,11 +25,7 @@ start_daemon() {
     --http-addr "" --docker-api "" --port $((20000 + ($$ + 11) % 20000)) --ipalloc-range 10.97.0.0/16 \
     --ipalloc-init consensus=1 --nickname disk >>"$work/daemon.log" 2>&1 &
   pid=$!
-  for _ in $(seq 100); do
-    [ -S "$sock" ] && [ -S "$admin" ] && return 0
-    sleep 0.1
-  done
-  echo "daemon did not start:"; tail -20 "$work/daemon.log"; return 1
+  wait_for_daemon
 }
 request() {  # prints "<http code> <address or error>"
   curl -s -m 5 -o "$work/body" -w '%{http_code}' --unix-socket "$sock" -X POST \
@@ -70,6 +62,4 @@ for a in $acked; do [[ "$held" == *" ${a%/*} "* ]] || { echo "  lost: $a"; lost=
 check "every acknowledged allocation survived ($(echo $acked | wc -w))" "[ $lost = 0 ]"
 r=$(request)
 check "a new allocation is none of them (${r#200 })" "[[ '$r' == 200* ]] && [[ ' $acked ' != *' ${r#200 } '* ]]"
-[ $failed -eq 0 ] || { echo "--- daemon log ---"; tail -30 "$work/daemon.log"; }
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+report
