@@ -102,6 +102,7 @@ struct Allocator::State {
   std::map<Range, SpaceAsk> asks;
   std::set<PeerName> held_sync;  // peers to tell which of their addresses we hold
   std::vector<std::string> conflicts;
+  RingConflicts ring_conflicts{config.conflict_memory};
 
   Millis last_gossip{0};
   Millis last_propose{0};
@@ -127,6 +128,9 @@ struct Allocator::State {
   Status validate(const AllocateCommand& c) const;
   Status validate(const ClaimCommand& c) const;
   bool try_pending(Pending& p);
+  bool refused_for_conflict(const Pending& p);
+  void conflict_with(const PeerIdentity& peer, std::vector<PeerName> theirs);
+  void end_conflict(const RingConflict& c, const std::string& why);
   bool try_allocate(Pending& p, const AllocateCommand& c);
   bool try_claim(Pending& p, const ClaimCommand& c);
   void retry_pending();
@@ -344,12 +348,23 @@ bool Allocator::State::try_pending(Pending& p) {
     return try_claim(p, *c);
   }
   if (!ring.empty()) {  // prime
-    reply(p.id, Status());
+    if (!refused_for_conflict(p)) {
+      reply(p.id, Status());
+    }
     return true;
   }
   establish_ring();
   p.waiting_for = "the ring to be created";
   return false;
+}
+
+// While a ring created apart stands, both networks would hand out the same addresses.
+bool Allocator::State::refused_for_conflict(const Pending& p) {
+  if (ring_conflicts.empty()) {
+    return false;
+  }
+  reply(p.id, Status::conflict("not handing out addresses: " + ring_conflicts.summary()));
+  return true;
 }
 
 bool Allocator::State::try_allocate(Pending& p, const AllocateCommand& c) {
@@ -366,6 +381,9 @@ bool Allocator::State::try_allocate(Pending& p, const AllocateCommand& c) {
         return true;
       }
     }
+  }
+  if (refused_for_conflict(p)) {
+    return true;
   }
   if (ring.empty()) {
     establish_ring();
@@ -414,6 +432,9 @@ bool Allocator::State::try_claim(Pending& p, const ClaimCommand& c) {
       reply(p.id,
             Status::already_exists("address " + a.to_string() + " is already in use" + holder));
     }
+    return true;
+  }
+  if (refused_for_conflict(p)) {
     return true;
   }
   if (ring.empty()) {
@@ -751,6 +772,13 @@ void Allocator::State::on_ring(PeerName from, const RingUpdate& m, bool reply_if
           "ring from " + nick(from) + " refused: " + incoming.status().message());
     return;
   }
+  if (incoming->universe() == ring.universe() && !ring.seeds().empty() &&
+      !incoming->seeds().empty() && ring.seeds() != incoming->seeds()) {
+    auto nickname = nicknames.find(from);
+    conflict_with({from, nickname == nicknames.end() ? "" : nickname->second, 0},
+                  incoming->seeds());
+    return;
+  }
   bool was_empty = ring.empty();
   Result<MergeOutcome> outcome = ring.merge(*incoming);
   if (!outcome.ok()) {
@@ -774,6 +802,24 @@ void Allocator::State::on_ring(PeerName from, const RingUpdate& m, bool reply_if
   if (reply_if_behind && !(ring == *incoming)) {
     send(Delivery::kUnicast, from, RingUpdate{ring.encode()});
   }
+}
+
+void Allocator::State::conflict_with(const PeerIdentity& peer, std::vector<PeerName> theirs) {
+  if (ring.seeds().empty()) {
+    return;  // no ring of ours (or one from before seeds were kept): nothing to be apart from
+  }
+  bool added = ring_conflicts.record(now, peer, ring.seeds(), std::move(theirs));
+  const RingConflict& c = *ring_conflicts.find(peer.name);
+  fx.ring_conflicts.push_back(c);
+  if (added) {
+    event(EventLevel::kError, "ring-conflict", c.message());
+    retry_pending();  // what waits now fails with the reason
+  }
+}
+
+void Allocator::State::end_conflict(const RingConflict& c, const std::string& why) {
+  event(EventLevel::kInfo, "ring-conflict-ended",
+        "the conflict with " + c.peer.to_string() + " (rings created apart) ended: " + why);
 }
 
 void Allocator::State::apply_ownership_change(const MergeOutcome& outcome) {
@@ -1116,6 +1162,9 @@ Effects Allocator::peer_up(Millis now, const PeerIdentity& peer) {
   if (!peer.nickname.empty()) {
     s.nicknames[peer.name] = peer.nickname;
   }
+  if (std::optional<RingConflict> ended = s.ring_conflicts.peer_up(peer)) {
+    s.end_conflict(*ended, "it is back as another incarnation");
+  }
   if (!s.ring.empty()) {
     s.send(Delivery::kUnicast, peer.name, RingUpdate{s.ring.encode()});
   } else if (s.paxos) {
@@ -1173,8 +1222,19 @@ Effects Allocator::tick(Millis now) {
       }
     }
   }
+  for (const RingConflict& ended : s.ring_conflicts.expire(now)) {
+    s.end_conflict(ended, "not seen for " + millis_text(s.config.conflict_memory));
+  }
   s.retry_pending();
   s.expire_pending();
+  return s.finish();
+}
+
+Effects Allocator::ring_conflict(Millis now, const PeerIdentity& peer,
+                                 std::vector<PeerName> theirs) {
+  State& s = *state_;
+  s.now = now;
+  s.conflict_with(peer, std::move(theirs));
   return s.finish();
 }
 
@@ -1242,6 +1302,10 @@ StatusReport Allocator::status() const {
     }
   }
   report.conflicts = s.conflicts;
+  report.ring_conflicts = s.ring_conflicts.list();
+  for (const RingConflict& c : report.ring_conflicts) {
+    report.conflicts.push_back(c.message());
+  }
   for (const auto& [a, allocation] : s.allocations) {
     if (is_peer_owner(allocation.owner)) {
       ++report.reserved_for_peers;
@@ -1253,8 +1317,11 @@ StatusReport Allocator::status() const {
   for (const PeerRow& row : report.peers) {
     owns_reachable_space = owns_reachable_space || (row.reachable && row.owned > 0);
   }
-  report.ready = s.consensus == ConsensusState::kAchieved && owns_reachable_space;
-  if (s.consensus == ConsensusState::kDeferred) {
+  report.ready =
+      s.consensus == ConsensusState::kAchieved && owns_reachable_space && s.ring_conflicts.empty();
+  if (!s.ring_conflicts.empty()) {
+    report.summary = "not handing out addresses: " + s.ring_conflicts.summary();
+  } else if (s.consensus == ConsensusState::kDeferred) {
     report.summary = std::holds_alternative<ObserverInit>(s.config.init) ? "priming" : "idle";
   } else if (s.consensus == ConsensusState::kWaiting) {
     report.summary = "awaiting consensus (quorum: " + std::to_string(report.quorum) +

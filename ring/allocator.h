@@ -24,6 +24,7 @@
 #include "ring/paxos.h"
 #include "ring/peer_name.h"
 #include "ring/ring.h"
+#include "ring/ring_conflicts.h"
 #include "ring/space.h"
 #include "ring/status.h"
 
@@ -50,6 +51,8 @@ struct AllocatorConfig {
   Millis gossip_interval{10000};      // whole-ring anti-entropy
   Millis propose_interval{3000};      // consensus re-proposal while waiting
   Millis free_report_interval{5000};  // refresh of our free-space hints in the ring
+  // A ring conflict (ring_conflicts.h) no peer renewed for this long ends.
+  Millis conflict_memory{15 * 60 * 1000};
 };
 
 // ---- Commands ------------------------------------------------------------------------
@@ -133,6 +136,9 @@ struct Effects {
   std::vector<OutgoingMessage> messages;
   std::vector<Reply> replies;
   std::vector<Event> events;
+  // Peers seen in this step with a ring created apart from ours (new or again): the shell
+  // stops linking with them (the daemon: Mesh::refuse_peer).
+  std::vector<RingConflict> ring_conflicts;
 
   bool empty() const { return writes.empty() && messages.empty() && replies.empty(); }
 };
@@ -174,9 +180,10 @@ struct StatusReport {
   std::vector<PeerRow> peers;
   std::vector<std::string> pending_allocates;
   std::vector<std::string> pending_claims;
-  std::vector<std::string> conflicts;    // addresses held by two peers, with both holders
-  std::uint64_t reserved_for_peers = 0;  // addresses we keep for peers that held them first
-  std::uint64_t held_elsewhere = 0;      // our addresses inside ranges other peers now own
+  std::vector<std::string> conflicts;        // addresses held by two peers, rings created apart
+  std::vector<RingConflict> ring_conflicts;  // while any stands: no new addresses, not ready
+  std::uint64_t reserved_for_peers = 0;      // addresses we keep for peers that held them first
+  std::uint64_t held_elsewhere = 0;          // our addresses inside ranges other peers now own
 };
 
 // ---- The allocator ---------------------------------------------------------------------
@@ -201,6 +208,9 @@ class Allocator {
   Effects message(Millis now, PeerName from, std::span<const std::uint8_t> payload);
   Effects peer_up(Millis now, const PeerIdentity& peer);
   Effects peer_down(Millis now, PeerName peer);
+  // The shell refused a link with `peer` because its ring, with seeds `theirs` (empty if
+  // unknown), was created apart from ours. Records or renews the conflict.
+  Effects ring_conflict(Millis now, const PeerIdentity& peer, std::vector<PeerName> theirs);
   Effects tick(Millis now);
   // Fails every deferred command with "shutting down"; later commands fail at once.
   Effects shutdown(Millis now);

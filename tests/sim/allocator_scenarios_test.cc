@@ -1,7 +1,10 @@
 // The allocator's behaviour, scenario by scenario, on a fault-free SimWorld: Weave's
 // acceptance scenarios (W-n, Weave IPAM's own test scenarios) that apply to the
 // allocator, and the places where we do better than Weave (§9): fair initial split, a
-// clear error instead of a hang, conflicts reported instead of dropped connections.
+// clear error instead of a hang, rings created apart reported (and no new address handed
+// out while they stand, since both networks own the same range).
+#include <memory>
+
 #include <gtest/gtest.h>
 
 #include "tests/sim/sim_world.h"
@@ -281,36 +284,127 @@ TEST(AllocatorScenarioTest, RestartedPeerKeepsItsRingAndAddresses) {  // W-72
   EXPECT_TRUE(w.check().ok()) << w.check().to_string();
 }
 
-TEST(AllocatorScenarioTest, SeparatelyFormedRingsReportAConflictAndKeepWorking) {  // W-70
-  SimOptions o = quiet(2, "10.32.0.0/16");
-  SimWorld w(o);
-  // Quorum 2 cannot form apart, so use rings formed by seed lists that differ.
-  ring::AllocatorConfig a;
-  a.self = {w.name(0), "a", 1};
-  a.universe = o.universe;
-  a.init = ring::SeedInit{{w.name(0)}};
-  ring::AllocatorConfig b = a;
-  b.self = {w.name(1), "b", 1};
-  b.init = ring::SeedInit{{w.name(1)}};
-  ring::Allocator alloc_a(a);
-  ring::Allocator alloc_b(b);
-  ASSERT_TRUE(alloc_a.start(Millis{0}, {}).ok());
-  ASSERT_TRUE(alloc_b.start(Millis{0}, {}).ok());
-  ring::Effects fx = alloc_a.peer_up(Millis{1}, b.self);
-  ASSERT_FALSE(fx.messages.empty());
-  std::vector<std::uint8_t> payload = ring::encode_message(fx.messages.front().message);
-  ring::Effects got = alloc_b.message(Millis{2}, a.self.name, payload);
-  ring::StatusReport status = alloc_b.status();
+// Two allocators whose rings were each seeded by themselves alone (rings created apart, as
+// with --ipalloc-init consensus=1 on both), over one range.
+struct ApartPair {
+  explicit ApartPair(const Cidr& universe) {
+    a.self = {ring::PeerName(1), "a", 11};
+    a.universe = universe;
+    a.init = ring::SeedInit{{a.self.name}};
+    b = a;
+    b.self = {ring::PeerName(2), "b", 22};
+    b.init = ring::SeedInit{{b.self.name}};
+    alloc_a = std::make_unique<ring::Allocator>(a);
+    alloc_b = std::make_unique<ring::Allocator>(b);
+    EXPECT_TRUE(alloc_a->start(Millis{0}, {}).ok());
+    EXPECT_TRUE(alloc_b->start(Millis{0}, {}).ok());
+  }
+  // B hears A's ring, as after a link that let it through.
+  ring::Effects b_hears_a(Millis now) {
+    ring::Effects fx = alloc_a->peer_up(now, b.self);
+    EXPECT_FALSE(fx.messages.empty());
+    return alloc_b->message(now, a.self.name, ring::encode_message(fx.messages.front().message));
+  }
+  Reply allocate_on_b(Millis now, ring::RequestId id, const std::string& owner) {
+    ring::Effects fx = alloc_b->command(now, id, ring::AllocateCommand{owner, a.universe, {}});
+    EXPECT_EQ(fx.replies.size(), 1u);
+    return fx.replies.empty() ? Reply() : fx.replies[0];
+  }
+  ring::AllocatorConfig a, b;
+  std::unique_ptr<ring::Allocator> alloc_a, alloc_b;
+};
+
+TEST(AllocatorScenarioTest, SeparatelyFormedRingsReportAConflictAndHandOutNothingNew) {  // W-70
+  ApartPair p(cidr("10.32.0.0/16"));
+  Reply before = p.allocate_on_b(Millis{1}, 1, "held");
+  ASSERT_TRUE(before.status.ok());
+  p.alloc_b->peer_up(Millis{1}, p.a.self);
+  ring::Effects got = p.b_hears_a(Millis{2});
+  ring::StatusReport status = p.alloc_b->status();
+  const std::string line =
+      "this peer's IP allocation was created apart from 00:00:00:00:00:01(a)'s (ours: seeds "
+      "[00:00:00:00:00:02], theirs: seeds [00:00:00:00:00:01]); wipe the state of the smaller "
+      "network and restart its peers";
   ASSERT_EQ(status.conflicts.size(), 1u);
-  EXPECT_NE(status.conflicts[0].find("seeded by different peers"), std::string::npos)
-      << status.conflicts[0];
+  EXPECT_EQ(status.conflicts[0], line);
+  ASSERT_EQ(status.ring_conflicts.size(), 1u);
+  EXPECT_EQ(status.ring_conflicts[0].peer.uid, 11u);  // the incarnation seen up
+  EXPECT_FALSE(status.ready);
+  EXPECT_EQ(status.summary, "not handing out addresses: " + line);
   ASSERT_FALSE(got.events.empty());
   EXPECT_EQ(got.events.back().level, ring::EventLevel::kError);
-  // Still serving its own ring.
-  ring::Effects served =
-      alloc_b.command(Millis{3}, 7, ring::AllocateCommand{"c", o.universe, std::nullopt});
-  ASSERT_EQ(served.replies.size(), 1u);
-  EXPECT_TRUE(served.replies[0].status.ok());
+  EXPECT_EQ(got.events.back().message, line);
+  // The shell is told, to stop linking with that peer.
+  ASSERT_EQ(got.ring_conflicts.size(), 1u);
+  EXPECT_EQ(got.ring_conflicts[0].peer.name, p.a.self.name);
+  // Both networks own the whole range: a new address here could be A's too.
+  Reply refused = p.allocate_on_b(Millis{3}, 2, "new");
+  EXPECT_EQ(refused.status.code(), Code::kConflict);
+  EXPECT_EQ(refused.status.message(), "not handing out addresses: " + line);
+  // What an owner already holds is still its own.
+  EXPECT_EQ(p.allocate_on_b(Millis{3}, 3, "held").addresses, before.addresses);
+  // The same conflict again renews it without a second error line.
+  ring::Effects again = p.b_hears_a(Millis{4});
+  EXPECT_TRUE(again.events.empty());
+  EXPECT_EQ(again.ring_conflicts.size(), 1u);
+}
+
+TEST(AllocatorScenarioTest, ARefusedHandshakeRecordsTheConflictToo) {
+  ApartPair p(cidr("10.32.0.0/16"));
+  ring::Effects fx = p.alloc_b->ring_conflict(Millis{1}, p.a.self, {p.a.self.name});
+  ASSERT_EQ(fx.events.size(), 1u);
+  EXPECT_EQ(fx.events[0].what, "ring-conflict");
+  ASSERT_EQ(fx.ring_conflicts.size(), 1u);
+  EXPECT_EQ(p.allocate_on_b(Millis{2}, 1, "x").status.code(), Code::kConflict);
+  EXPECT_NE(p.alloc_b->status().summary.find("created apart from 00:00:00:00:00:01(a)"),
+            std::string::npos);
+}
+
+TEST(AllocatorScenarioTest, AConflictEndsWhenThePeerReturnsAsAnotherIncarnation) {
+  ApartPair p(cidr("10.32.0.0/16"));
+  p.alloc_b->ring_conflict(Millis{1}, p.a.self, {p.a.self.name});
+  p.alloc_b->peer_up(Millis{2}, p.a.self);  // the same incarnation: still apart
+  EXPECT_FALSE(p.alloc_b->status().ring_conflicts.empty());
+  ring::PeerIdentity wiped = p.a.self;
+  wiped.uid = 12;
+  ring::Effects fx = p.alloc_b->peer_up(Millis{3}, wiped);
+  EXPECT_TRUE(p.alloc_b->status().ring_conflicts.empty());
+  EXPECT_TRUE(p.alloc_b->status().ready);
+  ASSERT_FALSE(fx.events.empty());
+  EXPECT_EQ(fx.events.back().what, "ring-conflict-ended");
+  EXPECT_TRUE(p.allocate_on_b(Millis{4}, 1, "x").status.ok());
+}
+
+TEST(AllocatorScenarioTest, AConflictNobodyRenewsEndsAfterTheMemory) {
+  ApartPair p(cidr("10.32.0.0/16"));
+  Millis memory = p.b.conflict_memory;
+  p.alloc_b->ring_conflict(Millis{1}, p.a.self, {p.a.self.name});
+  p.alloc_b->ring_conflict(Millis{1} + memory / 2, p.a.self, {});  // a redial renews it
+  p.alloc_b->tick(Millis{1} + memory);
+  EXPECT_FALSE(p.alloc_b->status().ring_conflicts.empty());
+  p.alloc_b->tick(Millis{1} + memory / 2 + memory);
+  EXPECT_TRUE(p.alloc_b->status().ring_conflicts.empty());
+  EXPECT_TRUE(p.allocate_on_b(Millis{2} + 2 * memory, 1, "x").status.ok());
+}
+
+TEST(AllocatorScenarioTest, WaitingCommandsFailWithTheConflict) {
+  ApartPair p(cidr("10.32.0.0/16"));
+  // A claim of an address another peer owns waits for it; a conflict then fails it.
+  ring::AllocatorConfig joiner = p.b;
+  joiner.init = ring::ObserverInit{};
+  ring::Allocator observer(joiner);
+  ASSERT_TRUE(observer.start(Millis{0}, {}).ok());
+  ring::Effects waiting = observer.command(Millis{1}, 9, ring::PrimeCommand{});
+  EXPECT_TRUE(waiting.replies.empty());
+  ring::Effects a_ring = p.alloc_a->peer_up(Millis{1}, joiner.self);
+  observer.message(Millis{2}, p.a.self.name, ring::encode_message(a_ring.messages.front().message));
+  ring::Effects fx = observer.command(Millis{3}, 10, ring::ClaimCommand{"c", cidr("10.32.0.9/16")});
+  EXPECT_TRUE(fx.replies.empty());  // waits for A to hand the address over
+  ring::Effects failed =
+      observer.ring_conflict(Millis{4}, {ring::PeerName(3), "c", 33}, {ring::PeerName(3)});
+  ASSERT_EQ(failed.replies.size(), 1u);
+  EXPECT_EQ(failed.replies[0].id, 10u);
+  EXPECT_EQ(failed.replies[0].status.code(), Code::kConflict);
 }
 
 TEST(AllocatorScenarioTest, RestartWithAnotherRangeRefusesAndDeletesNothing) {  // W-71, done safer
