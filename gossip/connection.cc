@@ -76,11 +76,19 @@ void Connection::on_preamble(const error_code& ec) {
     close(version.status().with_context(remote_endpoint_));
     return;
   }
+  version_ = *version;
+  terms_ = options_.terms;
+  // Asked now, not at start: a ring may have been created or received since.
+  terms_.allocation_identity =
+      version_ >= kHelloIdentityVersion && options_.allocation_identity
+          ? options_.allocation_identity().substr(0, kMaxAllocationIdentityBytes)
+          : std::string();
   Hello hello;
-  hello.identity = options_.terms.self;
+  hello.identity = terms_.self;
   hello.listen_port = options_.listen_port;
-  hello.range = options_.terms.range;
-  hello.keyed = options_.terms.keyed;
+  hello.range = terms_.range;
+  hello.keyed = terms_.keyed;
+  hello.allocation_identity = terms_.allocation_identity;
   Status random = random_bytes(hello.nonce);
   if (random.ok() && hello.keyed) {
     Result<KeyShare> share = KeyShare::generate();
@@ -94,7 +102,7 @@ void Connection::on_preamble(const error_code& ec) {
     close(random);
     return;
   }
-  hello_ours_ = encode_hello(hello);
+  hello_ours_ = encode_hello(hello, version_);
   state_ = State::kHello;
   Status sent = enqueue(hello_ours_);
   if (sent.ok()) {
@@ -154,6 +162,7 @@ Status Connection::handle_body(Bytes body) {
     auto header = frame_header(body.size());
     Result<Bytes> opened = opener_->open(body, header);
     if (!opened.ok()) {
+      refused_.reset();  // a stranger's failure is the news, not our refusal of its Hello
       return Status::unavailable("authentication failed with " + remote_->identity.to_string() +
                                  ": " + opened.status().message());
     }
@@ -180,12 +189,12 @@ Status Connection::handle_body(Bytes body) {
 }
 
 Status Connection::on_hello(Bytes body) {
-  Result<Hello> hello = decode_hello(body);
+  Result<Hello> hello = decode_hello(body, version_);
   if (!hello.ok()) {
     return hello.status().with_context("from " + remote_endpoint_);
   }
   remote_ = std::move(hello).value();
-  keyed_link_ = options_.terms.keyed && remote_->keyed;
+  keyed_link_ = terms_.keyed && remote_->keyed;
   ByteView ours = hello_ours_;
   transcript_ = initiator_ ? handshake_transcript(preamble_ours_, preamble_theirs_, ours, body)
                            : handshake_transcript(preamble_theirs_, preamble_ours_, body, ours);
@@ -205,20 +214,22 @@ Status Connection::on_hello(Bytes body) {
     sealer_.emplace(std::move(sealer).value());
     opener_.emplace(std::move(opener).value());
   }
-  Status verdict = check_hello(*remote_, options_.terms);
-  if (verdict.ok() && owner_ != nullptr) {
-    verdict = owner_->admit(*this, *remote_);
+  HelloCheck check = check_hello(*remote_, terms_);
+  if (check.status.ok() && owner_ != nullptr) {
+    check.status = owner_->admit(*this, *remote_);
+    check.refusal = check.status.ok() ? Refusal::kNone : Refusal::kByOwner;
   }
   Verdict v;
-  v.accept = verdict.ok();
-  v.reason = verdict.message();
+  v.accept = check.status.ok();
+  v.reason = check.status.message();
   if (keyed_link_) {
     v.proof = hmac_sha256(keys_->prove, transcript_);
   }
   state_ = State::kVerdict;
   WIPAM_RETURN_IF_ERROR(enqueue(encode_verdict(v)));
-  if (!verdict.ok()) {
-    finish_after_flush(verdict);
+  if (!check.status.ok()) {
+    refusal_ = check.refusal;
+    refused_ = check.status;  // closes on the peer's Verdict, its EOF or the timeout
   }
   return Status();
 }
@@ -230,7 +241,13 @@ Status Connection::on_verdict(Bytes body) {
     return verdict.status().with_context("from " + who);
   }
   if (keyed_link_ && !digests_equal(verdict->proof, hmac_sha256(keys_->expect, transcript_))) {
+    refused_.reset();
     return Status::unavailable("authentication failed with " + who + ": wrong password proof");
+  }
+  proven_ = true;
+  if (refused_) {
+    finish_after_flush(*refused_);  // our Verdict may still be queued
+    return Status();
   }
   if (!verdict->accept) {
     return Status::failed_precondition("refused by " + who + ": " + verdict->reason);
@@ -346,10 +363,12 @@ void Connection::finish_after_flush(const Status& why) {
   }
 }
 
-void Connection::close(const Status& why) {
+void Connection::close(const Status& given) {
   if (state_ == State::kClosed) {
     return;
   }
+  // Whatever ends a link we refused (the peer hanging up, a timeout), our refusal is why.
+  Status why = refused_ && state_ == State::kVerdict ? *refused_ : given;
   state_ = State::kClosed;
   error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);

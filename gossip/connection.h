@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,7 +45,9 @@ class ConnectionOwner {
 };
 
 struct ConnectionOptions {
-  LocalTerms terms;
+  LocalTerms terms;  // terms.allocation_identity is unused: see allocation_identity
+  // Asked once per handshake, for our Hello; empty function or value: no identity.
+  std::function<std::string()> allocation_identity;
   std::string password;  // used iff terms.keyed
   std::uint16_t listen_port = 0;
   std::size_t max_frame_bytes = 8 << 20;
@@ -83,6 +86,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string remote_listen_address() const;
   // The peer's socket address, for logs.
   std::string remote_endpoint() const { return remote_endpoint_; }
+  // The allocation identity our Hello carried (empty before it was sent).
+  const std::string& local_allocation_identity() const { return terms_.allocation_identity; }
+  // Why we refused the peer's Hello (kNone if we did not, or not yet).
+  Refusal refusal() const { return refusal_; }
+  // True once the peer's Verdict arrived and, on a keyed link, proved it holds the password:
+  // only then is what its Hello said worth acting on.
+  bool peer_proven() const { return proven_; }
 
  private:
   enum class State { kPreamble, kHello, kVerdict, kEstablished, kClosed };
@@ -113,6 +123,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Preamble preamble_ours_ = make_preamble();
   Preamble preamble_theirs_{};
   Bytes hello_ours_;  // our Hello body, kept for the transcript
+  LocalTerms terms_;  // options_.terms with this link's allocation identity
+  std::uint8_t version_ = 0;
+  Refusal refusal_ = Refusal::kNone;
+  // Our refusal, sent; we still read the peer's Verdict so a refusal of a peer that proved
+  // itself can be told from one of a stranger. Then it is the reason the link closes.
+  std::optional<Status> refused_;
+  bool proven_ = false;
   std::optional<Hello> remote_;
   std::optional<KeyShare> key_share_;
   bool keyed_link_ = false;

@@ -11,6 +11,14 @@ std::string version_range(const Preamble& p) {
   return std::to_string(p[4]) + ".." + std::to_string(p[5]);
 }
 
+// Identities in a refusal line: whole when short, else cut, so the line stays readable and
+// fits a Verdict's reason (1024 bytes).
+constexpr std::size_t kShownIdentityBytes = 300;
+std::string cut(const std::string& identity) {
+  return identity.size() <= kShownIdentityBytes ? identity
+                                                : identity.substr(0, kShownIdentityBytes) + "...";
+}
+
 }  // namespace
 
 Preamble make_preamble(std::uint8_t min_version, std::uint8_t max_version) {
@@ -34,24 +42,43 @@ std::string incompatible_ranges_message(const std::string& theirs, const std::st
   return "Incompatible IP allocation ranges (received: " + theirs + ", ours: " + ours + ")";
 }
 
-Status check_hello(const Hello& theirs, const LocalTerms& ours) {
+bool identities_conflict(const std::string& ours, const std::string& theirs) {
+  return !ours.empty() && !theirs.empty() && ours != theirs;
+}
+
+std::string created_apart_message(const std::string& peer, const std::string& ours,
+                                  const std::string& theirs) {
+  return "this peer's IP allocation was created apart from " + peer + "'s (ours: " + cut(ours) +
+         ", theirs: " + cut(theirs) +
+         "); wipe the state of the smaller network and restart its peers";
+}
+
+HelloCheck check_hello(const Hello& theirs, const LocalTerms& ours) {
   const ring::PeerIdentity& them = theirs.identity;
   if (them.name == ours.self.name && them.uid == ours.self.uid) {
-    return Status::failed_precondition("connected to ourselves");
+    return {Refusal::kOurselves, Status::failed_precondition("connected to ourselves")};
   }
   if (them.name == ours.self.name) {
-    return Status::conflict("peer name collision: " + them.to_string() +
-                            " has our name but a different UID; give each peer its own name");
+    return {Refusal::kNameCollision,
+            Status::conflict("peer name collision: " + them.to_string() +
+                             " has our name but a different UID; give each peer its own name")};
   }
   if (theirs.range != ours.range) {
-    return Status::conflict(incompatible_ranges_message(theirs.range, ours.range));
+    return {Refusal::kRange,
+            Status::conflict(incompatible_ranges_message(theirs.range, ours.range))};
   }
   if (theirs.keyed != ours.keyed) {
-    return Status::failed_precondition(
-        ours.keyed ? "peer " + them.to_string() + " has no password but we require one"
-                   : "peer " + them.to_string() + " requires a password but we have none");
+    return {Refusal::kPassword,
+            Status::failed_precondition(
+                ours.keyed ? "peer " + them.to_string() + " has no password but we require one"
+                           : "peer " + them.to_string() + " requires a password but we have none")};
   }
-  return Status();
+  if (identities_conflict(ours.allocation_identity, theirs.allocation_identity)) {
+    return {Refusal::kCreatedApart,
+            Status::conflict(created_apart_message(them.to_string(), ours.allocation_identity,
+                                                   theirs.allocation_identity))};
+  }
+  return {};
 }
 
 Digest handshake_transcript(const Preamble& initiator_preamble, const Preamble& responder_preamble,

@@ -18,7 +18,7 @@
 namespace wipam::gossip {
 
 inline constexpr std::uint8_t kProtocolVersionMin = 1;
-inline constexpr std::uint8_t kProtocolVersionMax = 1;
+inline constexpr std::uint8_t kProtocolVersionMax = 2;  // 2: the Hello's allocation identity
 inline constexpr std::size_t kPreambleBytes = 6;
 using Preamble = std::array<std::uint8_t, kPreambleBytes>;
 
@@ -34,12 +34,38 @@ struct LocalTerms {
   ring::PeerIdentity self;
   std::string range;  // canonical CIDR text of our allocation range
   bool keyed = false;
+  std::string allocation_identity;  // as sent in our Hello for this link; opaque
 };
 
-// OK iff a peer with this Hello may connect: not ourselves, not a second incarnation of our
-// name, the same allocation range, and the same choice about a password. The refusal's
-// message is what both logs and the peer see.
-Status check_hello(const Hello& theirs, const LocalTerms& ours);
+// Why a Hello was refused, for code to act on (the Status carries the text).
+enum class Refusal : std::uint8_t {
+  kNone,
+  kOurselves,
+  kNameCollision,
+  kRange,
+  kPassword,
+  kCreatedApart,  // both have allocation state, created independently
+  kByOwner,       // the mesh's own rules (filters, limits, duplicates, refused peers)
+};
+
+struct HelloCheck {
+  Refusal refusal = Refusal::kNone;
+  Status status;  // OK iff refusal is kNone; the text both logs and the peer see
+};
+
+// Accepts iff a peer with this Hello may connect: not ourselves, not a second incarnation of
+// our name, the same allocation range, the same choice about a password, and allocation
+// identities that do not conflict.
+HelloCheck check_hello(const Hello& theirs, const LocalTerms& ours);
+
+// True iff both identities are set and differ: the two sides' allocation states were
+// created apart and must not link. An empty identity (no state yet) conflicts with nothing.
+bool identities_conflict(const std::string& ours, const std::string& theirs);
+
+// The refusal text for conflicting identities; `peer` is who we refuse. Long identities are
+// cut so the line stays readable and fits a Verdict.
+std::string created_apart_message(const std::string& peer, const std::string& ours,
+                                  const std::string& theirs);
 
 // The exact refusal text for differing ranges (operators grep logs for it).
 std::string incompatible_ranges_message(const std::string& theirs, const std::string& ours);

@@ -104,7 +104,9 @@ Mesh::Mesh(asio::io_context& io, MeshConfig config, MeshHandler& handler)
       rng_(seed_from_openssl()),
       topology_(config_.self, config_.limits.max_peers) {
   connection_options_.terms =
-      LocalTerms{config_.self, config_.allocation_range.to_string(), config_.password.has_value()};
+      LocalTerms{config_.self, config_.allocation_range.to_string(), config_.password.has_value(),
+                 /*allocation_identity=*/{}};  // asked per link: see allocation_identity
+  connection_options_.allocation_identity = config_.allocation_identity;
   connection_options_.password = config_.password.value_or("");
   connection_options_.max_frame_bytes = config_.limits.max_frame_bytes;
   connection_options_.send_queue_bytes = config_.limits.send_queue_bytes;
@@ -255,6 +257,9 @@ Status Mesh::admit(const Connection& connection, const Hello& hello) {
   if (link_filter_ && !link_filter_(peer)) {
     return Status::unavailable("link to " + hello.identity.to_string() + " blocked by test filter");
   }
+  if (std::optional<Status> refused = refused_.check(hello.identity)) {
+    return *refused;
+  }
   auto it = established_.find(peer);
   if (it != established_.end()) {
     if (it->second->remote().identity.uid == hello.identity.uid &&
@@ -350,6 +355,37 @@ void Mesh::on_closed(const std::shared_ptr<Connection>& connection, const Status
   if (!was_up && !quiet) {
     log("warn", "link with " + who + " (" + address + ") failed: " + why.message());
     handler_.on_link_failed(address, why);
+  }
+  if (!was_up && connection->peer_proven() && created_apart(*connection)) {
+    const Hello& hello = connection->remote();
+    handler_.on_allocation_conflict(hello.identity, address, hello.allocation_identity);
+  }
+}
+
+bool Mesh::created_apart(const Connection& connection) {
+  return connection.refusal() == Refusal::kCreatedApart ||
+         (connection.refusal() == Refusal::kByOwner &&
+          refused_.check(connection.remote().identity).has_value());
+}
+
+void Mesh::refuse_peer(const ring::PeerIdentity& peer, const Status& why) {
+  ring::PeerIdentity who = peer;
+  auto link = established_.find(peer.name);
+  if (who.uid == 0 && link != established_.end()) {
+    who.uid = link->second->remote().identity.uid;
+  }
+  for (const PeerEntry& entry : who.uid == 0 ? topology_.entries() : std::vector<PeerEntry>()) {
+    if (entry.identity.name == who.name) {
+      who.uid = entry.identity.uid;
+    }
+  }
+  if (who.uid == 0) {
+    return;  // never seen: the handshake will judge it
+  }
+  refused_.refuse(who, why);
+  if (link != established_.end() && link->second->remote().identity.uid == who.uid) {
+    log("warn", "closing the link to " + who.to_string() + ": " + why.message());
+    link->second->close(why);
   }
 }
 

@@ -26,6 +26,7 @@
 
 #include "gossip/connection.h"
 #include "gossip/delivery.h"
+#include "gossip/refused_peers.h"
 #include "gossip/topology.h"
 #include "gossip/wire.h"
 #include "ring/address.h"
@@ -61,6 +62,10 @@ struct MeshConfig {
   MeshLimits limits;
   // Receives one logfmt line per event; stderr when empty. Never receives secrets.
   std::function<void(const std::string& line)> log;
+  // This peer's allocation identity, asked at each handshake (it changes when the daemon
+  // creates or receives a ring): opaque text, at most kMaxAllocationIdentityBytes, empty
+  // while there is none. Peers whose identities are both set and differ never link.
+  std::function<std::string()> allocation_identity;
 };
 
 struct HostPort {
@@ -89,6 +94,17 @@ class MeshHandler {
   virtual void on_link_failed(const std::string& address, const Status& why) {
     (void)address;
     (void)why;
+  }
+  // We refused a link because the peer's allocation state was created apart from ours: its
+  // identity conflicts with ours (`theirs` as its Hello said, empty on version 1 links), or
+  // this incarnation was refused by refuse_peer(). Only for a peer that proved itself (its
+  // Verdict arrived, with a valid proof on keyed links). Once per refused attempt; redials
+  // back off as for any failure.
+  virtual void on_allocation_conflict(const ring::PeerIdentity& peer, const std::string& address,
+                                      const std::string& theirs) {
+    (void)peer;
+    (void)address;
+    (void)theirs;
   }
 };
 
@@ -146,6 +162,10 @@ class Mesh : private ConnectionOwner {
   void connect(const std::string& address);
   // Stops dialling `address` and closes a link made from it.
   void forget(const std::string& address);
+  // Closes the link to this incarnation of `peer` (UID 0: the one known now) and refuses it
+  // with `why` at every later handshake, until it comes back as another incarnation: for a
+  // conflict found once linked (a version 1 peer, or a ring that arrived later).
+  void refuse_peer(const ring::PeerIdentity& peer, const Status& why);
 
   // Test hook: links to peers for which `allow` is false are closed and refused until the
   // filter changes. An empty function allows every peer.
@@ -191,6 +211,8 @@ class Mesh : private ConnectionOwner {
   void send_to_all(ByteView body, const Connection* except);
   void notify_reachability();
   bool prefer_existing(const Connection& existing, const Connection& incoming) const;
+  // True iff we refused `connection` because the peer's allocation was created apart.
+  bool created_apart(const Connection& connection);
   void log(const char* level, const std::string& message) const;
 
   boost::asio::io_context& io_;
@@ -216,6 +238,7 @@ class Mesh : private ConnectionOwner {
   std::map<std::uint64_t, std::string> connection_targets_;  // link id -> target it came from
   std::map<std::string, Target> targets_;  // bounded: configured + max_peers discovered
   std::map<ring::PeerName, std::uint64_t> reported_up_;  // what the handler was told (uid)
+  RefusedPeers refused_{config_.limits.max_peers};
 
   std::uint64_t broadcast_seq_ = 0;
   std::map<std::pair<ring::PeerName, std::uint64_t>, BroadcastWindow> windows_;

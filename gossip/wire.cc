@@ -159,7 +159,7 @@ Result<FrameType> frame_type(ByteView body) {
   return static_cast<FrameType>(body[0]);
 }
 
-Bytes encode_hello(const Hello& hello) {
+Bytes encode_hello(const Hello& hello, std::uint8_t version) {
   Writer w(FrameType::kHello);
   write_identity(w, hello.identity);
   w.u16(hello.listen_port);
@@ -167,10 +167,13 @@ Bytes encode_hello(const Hello& hello) {
   w.u8(hello.keyed ? 1 : 0);
   w.raw(hello.nonce);
   w.raw(hello.key_share);
+  if (version >= kHelloIdentityVersion) {
+    w.str(std::string_view(hello.allocation_identity).substr(0, kMaxAllocationIdentityBytes));
+  }
   return w.take();
 }
 
-Result<Hello> decode_hello(ByteView body) {
+Result<Hello> decode_hello(ByteView body, std::uint8_t version) {
   Reader r(body, FrameType::kHello, "hello");
   Hello hello;
   hello.identity = read_identity(r);
@@ -183,6 +186,9 @@ Result<Hello> decode_hello(ByteView body) {
   hello.keyed = keyed == 1;
   r.fixed(hello.nonce);
   r.fixed(hello.key_share);
+  if (version >= kHelloIdentityVersion) {
+    hello.allocation_identity = r.str(kMaxAllocationIdentityBytes, "allocation identity");
+  }
   WIPAM_RETURN_IF_ERROR(r.finish());
   return hello;
 }

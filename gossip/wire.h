@@ -39,6 +39,7 @@ inline constexpr std::size_t kMaxNicknameBytes = 255;
 inline constexpr std::size_t kMaxRangeTextBytes = 64;
 inline constexpr std::size_t kMaxReasonBytes = 1024;
 inline constexpr std::size_t kMaxAddressTextBytes = 64;
+inline constexpr std::size_t kMaxAllocationIdentityBytes = 4096;
 inline constexpr std::size_t kMaxLinksPerEntry = 4096;
 inline constexpr std::size_t kMaxEntriesPerTopology = 4096;
 inline constexpr std::uint8_t kMaxHops = 64;
@@ -50,7 +51,13 @@ struct Hello {
   bool keyed = false;
   std::array<std::uint8_t, kNonceBytes> nonce{};
   std::array<std::uint8_t, kKeyShareBytes> key_share{};  // X25519 public key iff keyed
+  // Opaque to the mesh (the daemon's ring identity); empty while there is none and on
+  // version 1 links, which do not carry it.
+  std::string allocation_identity;
 };
+
+// From this protocol version on a Hello carries allocation_identity.
+inline constexpr std::uint8_t kHelloIdentityVersion = 2;
 
 struct Verdict {
   bool accept = false;
@@ -90,7 +97,8 @@ struct UnicastMessage {
 // The type byte of a frame body; fails for an empty body or an unknown type.
 Result<FrameType> frame_type(ByteView body);
 
-Bytes encode_hello(const Hello& hello);
+// `version` is the negotiated protocol version (WIRE_FORMAT.md): it decides the Hello's fields.
+Bytes encode_hello(const Hello& hello, std::uint8_t version = kHelloIdentityVersion);
 Bytes encode_verdict(const Verdict& verdict);
 Bytes encode_heartbeat();
 Bytes encode_topology(const std::vector<PeerEntry>& entries);
@@ -100,7 +108,7 @@ Bytes encode_gossip(ByteView payload);
 
 // Each decoder takes a whole frame body (type byte included) and fails unless the body is
 // exactly one well-formed message of its type.
-Result<Hello> decode_hello(ByteView body);
+Result<Hello> decode_hello(ByteView body, std::uint8_t version = kHelloIdentityVersion);
 Result<Verdict> decode_verdict(ByteView body);
 Result<std::vector<PeerEntry>> decode_topology(ByteView body);
 Result<BroadcastMessage> decode_broadcast(ByteView body);

@@ -1,7 +1,8 @@
 // The handshake's pure checks: version negotiation picks the highest common version and
 // refuses foreign or disjoint preambles; a Hello is refused, with the exact operator-facing
 // text, for a connection to ourselves, a second incarnation of our name, a different
-// allocation range, and either direction of a password mismatch; the transcript changes
+// allocation range, either direction of a password mismatch, and allocation identities that
+// are both set and differ (rings created apart), never when either is empty; the transcript changes
 // whenever any byte either side sent changes.
 #include "gossip/handshake.h"
 
@@ -10,7 +11,7 @@
 namespace wipam::gossip {
 namespace {
 
-LocalTerms ours() { return LocalTerms{{ring::PeerName(1), "a", 100}, "10.32.0.0/12", false}; }
+LocalTerms ours() { return LocalTerms{{ring::PeerName(1), "a", 100}, "10.32.0.0/12", false, ""}; }
 
 Hello theirs() {
   Hello hello;
@@ -41,12 +42,16 @@ TEST(HandshakeTest, ForeignPreambleIsRefused) {
             "not a weave-ipam peer (bad preamble)");
 }
 
-TEST(HandshakeTest, CompatibleHelloIsAccepted) { EXPECT_TRUE(check_hello(theirs(), ours()).ok()); }
+TEST(HandshakeTest, CompatibleHelloIsAccepted) {
+  HelloCheck check = check_hello(theirs(), ours());
+  EXPECT_TRUE(check.status.ok());
+  EXPECT_EQ(check.refusal, Refusal::kNone);
+}
 
 TEST(HandshakeTest, DifferentRangeIsRefusedWithTheOperatorLine) {
   Hello hello = theirs();
   hello.range = "10.40.0.0/16";
-  Status status = check_hello(hello, ours());
+  Status status = check_hello(hello, ours()).status;
   EXPECT_EQ(status.message(),
             "Incompatible IP allocation ranges (received: 10.40.0.0/16, ours: 10.32.0.0/12)");
 }
@@ -54,7 +59,7 @@ TEST(HandshakeTest, DifferentRangeIsRefusedWithTheOperatorLine) {
 TEST(HandshakeTest, OurOwnNameWithAnotherUidIsACollision) {
   Hello hello = theirs();
   hello.identity = {ring::PeerName(1), "impostor", 999};
-  Status status = check_hello(hello, ours());
+  Status status = check_hello(hello, ours()).status;
   EXPECT_EQ(status.code(), Code::kConflict);
   EXPECT_NE(status.message().find("peer name collision"), std::string::npos);
 }
@@ -62,21 +67,76 @@ TEST(HandshakeTest, OurOwnNameWithAnotherUidIsACollision) {
 TEST(HandshakeTest, OurOwnIdentityIsAConnectionToOurselves) {
   Hello hello = theirs();
   hello.identity = ours().self;
-  EXPECT_EQ(check_hello(hello, ours()).message(), "connected to ourselves");
+  EXPECT_EQ(check_hello(hello, ours()).status.message(), "connected to ourselves");
 }
 
 TEST(HandshakeTest, PasswordOnlyOnOurSideIsRefused) {
   LocalTerms keyed = ours();
   keyed.keyed = true;
-  EXPECT_NE(check_hello(theirs(), keyed).message().find("has no password but we require one"),
-            std::string::npos);
+  EXPECT_NE(
+      check_hello(theirs(), keyed).status.message().find("has no password but we require one"),
+      std::string::npos);
 }
 
 TEST(HandshakeTest, PasswordOnlyOnTheirSideIsRefused) {
   Hello hello = theirs();
   hello.keyed = true;
-  EXPECT_NE(check_hello(hello, ours()).message().find("requires a password but we have none"),
-            std::string::npos);
+  EXPECT_NE(
+      check_hello(hello, ours()).status.message().find("requires a password but we have none"),
+      std::string::npos);
+}
+
+// Rings created apart: both sides have an allocation identity and they differ.
+TEST(HandshakeTest, EqualAllocationIdentitiesAreAccepted) {
+  LocalTerms terms = ours();
+  terms.allocation_identity = "seeds [00:00:00:00:00:01]";
+  Hello hello = theirs();
+  hello.allocation_identity = terms.allocation_identity;
+  EXPECT_TRUE(check_hello(hello, terms).status.ok());
+}
+
+TEST(HandshakeTest, AnEmptyAllocationIdentityJoinsEither) {
+  LocalTerms terms = ours();
+  terms.allocation_identity = "seeds [00:00:00:00:00:01]";
+  EXPECT_TRUE(check_hello(theirs(), terms).status.ok());  // a peer with no ring yet joins us
+  Hello hello = theirs();
+  hello.allocation_identity = "seeds [00:00:00:00:00:02]";
+  EXPECT_TRUE(check_hello(hello, ours()).status.ok());  // and we, with none, join it
+  EXPECT_FALSE(identities_conflict("", ""));
+  EXPECT_FALSE(identities_conflict("x", ""));
+  EXPECT_FALSE(identities_conflict("", "x"));
+}
+
+TEST(HandshakeTest, DifferentAllocationIdentitiesAreRefusedAsCreatedApart) {
+  LocalTerms terms = ours();
+  terms.allocation_identity = "seeds [00:00:00:00:00:01]";
+  Hello hello = theirs();
+  hello.allocation_identity = "seeds [00:00:00:00:00:02]";
+  HelloCheck check = check_hello(hello, terms);
+  EXPECT_EQ(check.refusal, Refusal::kCreatedApart);
+  EXPECT_EQ(check.status.code(), Code::kConflict);
+  EXPECT_EQ(check.status.message(),
+            "this peer's IP allocation was created apart from 00:00:00:00:00:02(b)'s (ours: seeds "
+            "[00:00:00:00:00:01], theirs: seeds [00:00:00:00:00:02]); wipe the state of the "
+            "smaller network and restart its peers");
+  EXPECT_TRUE(identities_conflict("a", "b"));
+}
+
+TEST(HandshakeTest, ARangeMismatchIsReportedAsSuchEvenWithOtherIdentities) {
+  LocalTerms terms = ours();
+  terms.allocation_identity = "seeds [00:00:00:00:00:01]";
+  Hello hello = theirs();
+  hello.range = "10.40.0.0/16";
+  hello.allocation_identity = "seeds [00:00:00:00:00:02]";
+  EXPECT_EQ(check_hello(hello, terms).refusal, Refusal::kRange);
+}
+
+TEST(HandshakeTest, LongIdentitiesAreCutInTheRefusalSoItFitsAVerdict) {
+  std::string ours_id(3000, 'a');
+  std::string theirs_id(3000, 'b');
+  std::string message = created_apart_message("00:00:00:00:00:02(b)", ours_id, theirs_id);
+  EXPECT_LE(message.size(), kMaxReasonBytes);
+  EXPECT_NE(message.find("..."), std::string::npos);
 }
 
 TEST(HandshakeTest, TranscriptDependsOnEveryPart) {
@@ -87,7 +147,7 @@ TEST(HandshakeTest, TranscriptDependsOnEveryPart) {
   Digest base = handshake_transcript(make_preamble(), make_preamble(), a, a);
   EXPECT_NE(base, handshake_transcript(make_preamble(), make_preamble(), a, b));
   EXPECT_NE(base, handshake_transcript(make_preamble(), make_preamble(), b, a));
-  EXPECT_NE(base, handshake_transcript(make_preamble(1, 2), make_preamble(), a, a));
+  EXPECT_NE(base, handshake_transcript(make_preamble(1, 1), make_preamble(), a, a));
   EXPECT_EQ(base, handshake_transcript(make_preamble(), make_preamble(), a, a));
 }
 

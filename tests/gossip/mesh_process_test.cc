@@ -4,10 +4,13 @@
 // that a killed peer is seen going down and reconnects when restarted, that a frozen peer
 // is dropped by the heartbeat timeout, that a peer with a
 // different allocation range, a wrong password, no password or a duplicate name is refused
-// with a clear reason, that garbage on the port closes only that connection, and that a
-// partition (cut with the test-only link filter) is seen and heals.
-// Tests wait for printed lines with a 30 s deadline and assert on no durations. Heartbeats
-// and back-off are shortened by flags so failures are detected in seconds.
+// with a clear reason, that peers whose allocation identities differ (rings created apart)
+// are refused on both sides and reported (only once they proved the password), that a peer
+// with no identity joins and identities are asked per handshake, that a peer the daemon
+// refused is dropped and refused until it restarts, that garbage on the port closes only that
+// connection, and that a partition (cut with the test-only link filter) is seen and heals. Tests
+// wait for printed lines with a 30 s deadline and assert on no durations. Heartbeats and back-off
+// are shortened by flags so failures are detected in seconds.
 #include <algorithm>
 #include <arpa/inet.h>
 #include <fstream>
@@ -236,6 +239,73 @@ TEST_F(MeshProcessTest, DifferentAllocationRangeIsRefusedOnBothSides) {
             std::string::npos);
   EXPECT_EQ(node(1).count("up " + name_of(2) + " node-02"), 0u);
   EXPECT_EQ(node(2).count("up " + name_of(1) + " node-01"), 0u);
+}
+
+std::string created_apart(const std::string& peer, const std::string& ours,
+                          const std::string& theirs) {
+  return "refused this peer's IP allocation was created apart from " + peer + "'s (ours: " + ours +
+         ", theirs: " + theirs + "); wipe the state of the smaller network and restart its peers";
+}
+
+TEST_F(MeshProcessTest, AllocationsCreatedApartAreRefusedOnBothSides) {
+  start(1, {}, {"--identity", "seeds [a]", "--password", "pw"});
+  start(2, {address(1)}, {"--identity", "seeds [b]", "--password", "pw"});
+  EXPECT_TRUE(
+      node(1).wait_for_line(created_apart(name_of(2) + "(node-02)", "seeds [a]", "seeds [b]")));
+  EXPECT_TRUE(
+      node(2).wait_for_line(created_apart(name_of(1) + "(node-01)", "seeds [b]", "seeds [a]")));
+  // Both proved the password, so each tells its daemon.
+  EXPECT_TRUE(node(1).wait_for_line("conflict " + name_of(2) + " seeds [b]"));
+  EXPECT_TRUE(node(2).wait_for_line("conflict " + name_of(1) + " seeds [a]"));
+  EXPECT_TRUE(wait_direct_links(1, 0));
+  EXPECT_EQ(node(1).count("up " + name_of(2) + " node-02"), 0u);
+  EXPECT_EQ(node(2).count("up " + name_of(1) + " node-01"), 0u);
+}
+
+TEST_F(MeshProcessTest, ConflictOfAStrangerWithoutThePasswordIsNotReported) {
+  start(1, {}, {"--identity", "seeds [a]", "--password", "pw"});
+  start(2, {address(1)}, {"--identity", "seeds [b]", "--password", "guess"});
+  EXPECT_TRUE(node(1).wait_for_prefix("refused authentication failed"));
+  EXPECT_TRUE(node(2).wait_for_prefix("refused authentication failed"));
+  EXPECT_TRUE(node(1).wait_for_prefix("refused authentication failed", node(1).line_count()));
+  for (int i : {1, 2}) {
+    for (const std::string& line : node(i).lines()) {
+      EXPECT_NE(line.rfind("conflict ", 0), 0u) << "node " << i << ": " << line;
+    }
+  }
+}
+
+TEST_F(MeshProcessTest, APeerWithoutAllocationIdentityJoinsAndIdentityIsAskedPerHandshake) {
+  start(1, {}, {"--identity", "seeds [a]"});
+  start(2, {address(1)});
+  EXPECT_TRUE(node(1).wait_for_prefix("up " + name_of(2)));
+  EXPECT_TRUE(node(2).wait_for_prefix("up " + name_of(1)));
+  // Peer 2 now has allocation state of its own, created apart: the next handshake refuses.
+  std::size_t mark = node(2).line_count();
+  node(2).send("identity seeds [b]");
+  node(2).send("forget " + address(1));
+  node(2).send("connect " + address(1));
+  EXPECT_TRUE(node(2).wait_for_line("conflict " + name_of(1) + " seeds [a]", mark));
+  EXPECT_TRUE(wait_direct_links(2, 0));
+}
+
+TEST_F(MeshProcessTest, RefusedPeerIsDroppedAndRefusedUntilItRestarts) {
+  start(1, {});
+  start(2, {address(1)});
+  ASSERT_TRUE(node(1).wait_for_prefix("up " + name_of(2)));
+  ASSERT_TRUE(node(2).wait_for_prefix("up " + name_of(1)));
+  std::size_t mark1 = node(1).line_count();
+  std::size_t mark2 = node(2).line_count();
+  node(1).send("refuse " + name_of(2) + " rings differ");
+  EXPECT_TRUE(node(1).wait_for_line("down " + name_of(2), mark1));
+  // Redials (from either side) are refused at the handshake, and reported as conflicts.
+  EXPECT_TRUE(node(2).wait_for_prefix("refused refused by " + name_of(1), mark2));
+  EXPECT_TRUE(node(1).wait_for_line("conflict " + name_of(2) + " ", mark1));
+  // Another incarnation of peer 2 (restarted, say with its state wiped) is judged afresh.
+  node(2).kill();
+  mark1 = node(1).line_count();
+  start(2, {address(1)});
+  EXPECT_TRUE(node(1).wait_for_prefix("up " + name_of(2), mark1));
 }
 
 TEST_F(MeshProcessTest, WrongPasswordIsRefusedOnBothSides) {

@@ -104,10 +104,41 @@ TEST(WireTest, ZeroPeerNameIsRefused) {
 }
 
 TEST(WireTest, KeyedFlagOtherThanZeroOrOneIsRefused) {
-  Bytes body = encode_hello(sample_hello());
-  // The flag sits right before the 64 bytes of nonce and key share.
+  Bytes body = encode_hello(sample_hello(), 1);
+  // In a version 1 Hello the flag sits right before the 64 bytes of nonce and key share.
   body[body.size() - kNonceBytes - kKeyShareBytes - 1] = 2;
-  EXPECT_FALSE(decode_hello(body).ok());
+  EXPECT_FALSE(decode_hello(body, 1).ok());
+}
+
+TEST(WireTest, VersionTwoHelloCarriesTheAllocationIdentity) {
+  Hello hello = sample_hello();
+  hello.allocation_identity = "seeds [00:00:00:00:00:01]";
+  Result<Hello> back = decode_hello(encode_hello(hello, 2), 2);
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(back->allocation_identity, hello.allocation_identity);
+}
+
+TEST(WireTest, VersionOneHelloHasNoAllocationIdentity) {
+  Hello hello = sample_hello();
+  hello.allocation_identity = "seeds [00:00:00:00:00:01]";
+  Bytes v1 = encode_hello(hello, 1);
+  Result<Hello> back = decode_hello(v1, 1);
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(back->allocation_identity, "");
+  EXPECT_FALSE(decode_hello(v1, 2).ok());  // each side decodes by the negotiated version
+  EXPECT_FALSE(decode_hello(encode_hello(hello, 2), 1).ok());
+}
+
+TEST(WireTest, OverlongAllocationIdentityIsRefused) {
+  Hello hello = sample_hello();
+  Bytes body = encode_hello(hello, 2);
+  // Replace the empty identity (its u16 length is the last two bytes) by an over-long one.
+  std::size_t n = kMaxAllocationIdentityBytes + 1;
+  body[body.size() - 2] = static_cast<std::uint8_t>(n >> 8);
+  body[body.size() - 1] = static_cast<std::uint8_t>(n);
+  body.insert(body.end(), n, 'x');
+  EXPECT_NE(decode_hello(body, 2).status().message().find("allocation identity"),
+            std::string::npos);
 }
 
 TEST(WireTest, AcceptingVerdictWithAReasonIsRefused) {

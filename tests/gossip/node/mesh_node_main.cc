@@ -3,17 +3,21 @@
 //
 //   mesh_node --name ::1 [--listen 127.0.0.1] [--port 0] [--range 10.32.0.0/12]
 //             [--password P] [--heartbeat-ms N] [--idle-ms N] [--backoff-initial-ms N]
-//             [--backoff-max-ms N] [--gossip-ms N] [--no-discovery] [--timestamps] TARGET...
+//             [--backoff-max-ms N] [--gossip-ms N] [--no-discovery] [--timestamps]
+//             [--identity TEXT] TARGET...
 //
 // stdin, one command a line: broadcast TEXT | unicast PEER TEXT | gossip TEXT | block PEER |
-// unblock PEER | connect ADDR | forget ADDR | peers | quit. EOF on stdin also quits.
+// unblock PEER | connect ADDR | forget ADDR | identity [TEXT] | refuse PEER REASON | peers |
+// quit. EOF on stdin also quits.
 // stdout, one event a line: listening PORT | up PEER NICK | down PEER |
-// msg FROM KIND TEXT [@MONO_NS] | refused REASON | unicast-failed PEER REASON |
-// peer NAME direct|via=NAME hops=N encrypted=0|1 | peers-end | error REASON.
+// msg FROM KIND TEXT [@MONO_NS] | refused REASON | conflict PEER THEIR-IDENTITY |
+// unicast-failed PEER REASON | peer NAME direct|via=NAME hops=N encrypted=0|1 | peers-end |
+// error REASON.
 // One thread: the io_context's.
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <set>
 #include <string>
 #include <time.h>
@@ -64,6 +68,10 @@ class PrintingHandler : public gossip::MeshHandler {
   void on_link_failed(const std::string&, const Status& why) override {
     emit("refused " + why.message());
   }
+  void on_allocation_conflict(const ring::PeerIdentity& peer, const std::string&,
+                              const std::string& theirs) override {
+    emit("conflict " + peer.name.to_string() + " " + theirs);
+  }
 
  private:
   bool timestamps_;
@@ -72,6 +80,8 @@ class PrintingHandler : public gossip::MeshHandler {
 struct Options {
   gossip::MeshConfig config;
   bool timestamps = false;
+  // What the mesh asks for at each handshake; the console's `identity` changes it.
+  std::shared_ptr<std::string> identity = std::make_shared<std::string>();
 };
 
 long number(const char* flag, const char* value) {
@@ -141,6 +151,8 @@ Options parse(int argc, char** argv) {
       o.config.discovery = false;
     } else if (flag == "--timestamps") {
       o.timestamps = true;
+    } else if (flag == "--identity") {
+      *o.identity = value();
     } else if (!flag.empty() && flag[0] == '-') {
       std::cerr << "mesh_node: unknown flag " << flag << "\n";
       std::exit(2);
@@ -152,6 +164,7 @@ Options parse(int argc, char** argv) {
     std::cerr << "mesh_node: --name is required\n";
     std::exit(2);
   }
+  o.config.allocation_identity = [identity = o.identity] { return *identity; };
   if (o.config.self.nickname.empty()) {
     o.config.self.nickname = "node-" + o.config.self.name.to_string().substr(15);
   }
@@ -161,7 +174,8 @@ Options parse(int argc, char** argv) {
 // Reads commands from stdin and applies them to the mesh.
 class Console {
  public:
-  Console(asio::io_context& io, gossip::Mesh& mesh) : io_(io), mesh_(mesh), in_(io, ::dup(0)) {}
+  Console(asio::io_context& io, gossip::Mesh& mesh, std::shared_ptr<std::string> identity)
+      : io_(io), mesh_(mesh), identity_(std::move(identity)), in_(io, ::dup(0)) {}
 
   void read() {
     asio::async_read_until(in_, buffer_, '\n',
@@ -244,6 +258,13 @@ class Console {
       mesh_.connect(rest);
     } else if (command == "forget") {
       mesh_.forget(rest);
+    } else if (command == "identity") {
+      *identity_ = rest;
+    } else if (command == "refuse") {
+      auto [who, reason] = split(rest);
+      if (std::optional<ring::PeerName> name = peer(who)) {
+        mesh_.refuse_peer({*name, "", 0}, Status::conflict(reason));
+      }
     } else if (command == "peers") {
       print_peers();
     } else if (command == "quit") {
@@ -257,6 +278,7 @@ class Console {
 
   asio::io_context& io_;
   gossip::Mesh& mesh_;
+  std::shared_ptr<std::string> identity_;
   asio::posix::stream_descriptor in_;
   asio::streambuf buffer_{64 * 1024};  // bound: one command line
   std::set<ring::PeerName> blocked_;
@@ -275,7 +297,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   emit("listening " + std::to_string(mesh.local_port()));
-  Console console(io, mesh);
+  Console console(io, mesh, options.identity);
   console.read();
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code&, int) {
