@@ -254,11 +254,12 @@ bool Mesh::prefer_existing(const Connection& existing, const Connection& incomin
 
 Status Mesh::admit(const Connection& connection, const Hello& hello) {
   ring::PeerName peer = hello.identity.name;
-  if (link_filter_ && !link_filter_(peer)) {
-    return Status::unavailable("link to " + hello.identity.to_string() + " blocked by test filter");
-  }
+  // First, so that a refused incarnation is always refused for that (see created_apart()).
   if (std::optional<Status> refused = refused_.check(hello.identity)) {
     return *refused;
+  }
+  if (link_filter_ && !link_filter_(peer)) {
+    return Status::unavailable("link to " + hello.identity.to_string() + " blocked by test filter");
   }
   auto it = established_.find(peer);
   if (it != established_.end()) {
