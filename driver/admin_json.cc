@@ -21,6 +21,14 @@ const char* consensus_name(ring::ConsensusState s) {
   return "unknown";
 }
 
+json names(const std::vector<ring::PeerName>& peers) {
+  json out = json::array();
+  for (const ring::PeerName& p : peers) {
+    out.push_back(p.to_string());
+  }
+  return out;
+}
+
 const char* target_state(gossip::TargetStatus::State s) {
   switch (s) {
     case gossip::TargetStatus::State::kWaiting:
@@ -56,6 +64,14 @@ json status_json(const ring::StatusReport& s, const ring::Cidr& default_subnet) 
                          {"version", r.version},
                          {"free", count(r.free)}});
   }
+  json apart = json::array();
+  for (const ring::RingConflict& c : s.ring_conflicts) {
+    apart.push_back({{"peer", c.peer.name.to_string()},
+                     {"nickname", c.peer.nickname},
+                     {"ours", names(c.ours)},
+                     {"theirs", names(c.theirs)},
+                     {"message", c.message()}});
+  }
   return {{"peer", s.self.name.to_string()},
           {"nickname", s.self.nickname},
           {"range", s.universe.to_string()},
@@ -74,7 +90,8 @@ json status_json(const ring::StatusReport& s, const ring::Cidr& default_subnet) 
           {"ring", ring_rows},
           {"pending_allocates", s.pending_allocates},
           {"pending_claims", s.pending_claims},
-          {"conflicts", s.conflicts}};
+          {"conflicts", s.conflicts},
+          {"ring_conflicts", apart}};
 }
 
 json peers_json(const std::vector<gossip::PeerStatus>& peers,

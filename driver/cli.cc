@@ -79,15 +79,10 @@ std::string address_list(const json& list) {
 bool is_cli_command(const std::string& command) { return kCommands.count(command) > 0; }
 
 std::string render_status(const json& s) {
-  char line[512];
-  std::string out;
-  std::snprintf(line, sizeof line,
-                "        Service: ipam\n         Status: %s\n          Range: %s\n"
-                "  DefaultSubnet: %s\n",
-                text(s, "status").c_str(), text(s, "range").c_str(),
-                text(s, "default_subnet").c_str());
-  out += line;
-  return out;
+  // Concatenated, not printed into a fixed buffer: a conflict's status line can be long.
+  return "        Service: ipam\n         Status: " + text(s, "status") +
+         "\n          Range: " + text(s, "range") +
+         "\n  DefaultSubnet: " + text(s, "default_subnet") + "\n";
 }
 
 std::string render_status_ipam(const json& s) {
@@ -135,9 +130,9 @@ std::string render_status_peers(const json& j) {
   for (const json& t : j.value("targets", json::array())) {
     char line[512];
     std::string error = text(t, "last_error");
-    std::snprintf(line, sizeof line, "target %-30s %s%s\n", text(t, "address").c_str(),
-                  text(t, "state").c_str(), error.empty() ? "" : (" (" + error + ")").c_str());
-    out += line;
+    std::snprintf(line, sizeof line, "target %-30s %s", text(t, "address").c_str(),
+                  text(t, "state").c_str());
+    out += line + (error.empty() ? "" : " (" + error + ")") + "\n";  // an error may be long
   }
   return out;
 }

@@ -75,6 +75,8 @@ Status Daemon::start() {
     mesh.targets = config_.peers;
     mesh.discovery = config_.discovery;
     mesh.log = [](const std::string& line) { log_logfmt(line); };
+    // Asked at each handshake: a ring created or received since start changes it.
+    mesh.allocation_identity = [this] { return ring::seeds_identity(allocator_->ring().seeds()); };
     mesh_ = std::make_unique<gossip::Mesh>(loop_, mesh, *this);
     mesh_->set_gossip_source([this] { return gossip_payload_; });
     Status started = mesh_->start();
@@ -402,6 +404,13 @@ void Daemon::submit(ring::Effects effects) {
     log(log_level_of(e.level), "allocator", e.message, {{"event", e.what}});
   }
   effects.events.clear();
+  // A ring created apart: keep no link with that peer (the mesh refuses it from now on).
+  for (const ring::RingConflict& c : effects.ring_conflicts) {
+    if (mesh_) {
+      mesh_->refuse_peer(c.peer, Status::conflict(c.message()));
+    }
+  }
+  effects.ring_conflicts.clear();
   pipeline_->submit(std::move(effects));
 }
 
@@ -462,6 +471,15 @@ void Daemon::on_peer_up(const ring::PeerIdentity& peer) {
 void Daemon::on_peer_down(ring::PeerName peer) {
   log(LogLevel::kInfo, "gossip", "peer down", {{"peer", peer.to_string()}});
   submit(allocator_->peer_down(now(), peer));
+}
+
+void Daemon::on_allocation_conflict(const ring::PeerIdentity& peer, const std::string& address,
+                                    const std::string& theirs) {
+  Result<std::vector<ring::PeerName>> seeds = ring::parse_seeds_identity(theirs);
+  log(LogLevel::kDebug, "gossip", "refused a ring created apart",
+      {{"peer", peer.to_string()}, {"address", address}, {"theirs", theirs}});
+  submit(
+      allocator_->ring_conflict(now(), peer, seeds.ok() ? *seeds : std::vector<ring::PeerName>()));
 }
 
 void Daemon::on_message(ring::PeerName from, gossip::Delivery,

@@ -46,6 +46,9 @@ class Daemon : public gossip::MeshHandler {
   void on_peer_down(ring::PeerName peer) override;
   void on_message(ring::PeerName from, gossip::Delivery kind,
                   std::span<const std::uint8_t> payload) override;
+  // The mesh refused a peer whose ring was created apart from ours: the allocator records it.
+  void on_allocation_conflict(const ring::PeerIdentity& peer, const std::string& address,
+                              const std::string& theirs) override;
 
  private:
   Status open_store_and_restore();

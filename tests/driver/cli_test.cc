@@ -1,9 +1,11 @@
-// The CLI's renderings match Weave's layouts, and the metrics text keeps Weave's names and
+// The CLI's renderings match Weave's layouts (long status lines and errors shown whole), the
+// status JSON names rings created apart, and the metrics text keeps Weave's names and
 // Prometheus's histogram rules.
 #include "driver/cli.h"
 
 #include <gtest/gtest.h>
 
+#include "driver/admin_json.h"
 #include "driver/metrics.h"
 
 namespace wipam::driver {
@@ -30,6 +32,41 @@ TEST(CliTest, StatusIsWeavesIpamSection) {
             "         Status: ready\n"
             "          Range: 10.32.0.0/12\n"
             "  DefaultSubnet: 10.32.0.0/12\n");
+}
+
+TEST(CliTest, ALongStatusLineIsShownWhole) {
+  json s = sample_status();
+  std::string conflict = "not handing out addresses: " + std::string(900, 'x');
+  s["status"] = conflict;
+  EXPECT_NE(render_status(s).find("Status: " + conflict + "\n          Range: 10.32.0.0/12\n"),
+            std::string::npos);
+}
+
+TEST(CliTest, StatusPeersShowsATargetsWholeError) {
+  std::string error = "this peer's IP allocation was created apart from " + std::string(700, 'y');
+  json peers = {
+      {"peers", json::array()},
+      {"targets", {{{"address", "127.0.0.2:6783"}, {"state", "waiting"}, {"last_error", error}}}}};
+  std::string out = render_status_peers(peers);
+  EXPECT_NE(out.find("target 127.0.0.2:6783"), std::string::npos) << out;
+  EXPECT_NE(out.find("waiting (" + error + ")\n"), std::string::npos) << out;
+}
+
+TEST(CliTest, StatusJsonNamesRingsCreatedApart) {
+  ring::StatusReport report;
+  report.self = {ring::PeerName(1), "one", 1};
+  report.universe = *ring::Cidr::parse("10.46.0.0/16");
+  ring::RingConflict c{{ring::PeerName(2), "two", 2}, {ring::PeerName(1)}, {ring::PeerName(2)}};
+  report.ring_conflicts = {c};
+  report.conflicts = {c.message()};
+  json j = status_json(report, report.universe);
+  ASSERT_EQ(j["ring_conflicts"].size(), 1u);
+  EXPECT_EQ(j["ring_conflicts"][0]["peer"], "00:00:00:00:00:02");
+  EXPECT_EQ(j["ring_conflicts"][0]["nickname"], "two");
+  EXPECT_EQ(j["ring_conflicts"][0]["ours"], json({"00:00:00:00:00:01"}));
+  EXPECT_EQ(j["ring_conflicts"][0]["theirs"], json({"00:00:00:00:00:02"}));
+  EXPECT_EQ(j["ring_conflicts"][0]["message"], c.message());
+  EXPECT_EQ(j["conflicts"][0], c.message());
 }
 
 TEST(CliTest, StatusIpamIsOneLinePerOwningPeerSelfFirst) {
