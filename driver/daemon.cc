@@ -482,9 +482,15 @@ void Daemon::on_allocation_conflict(const ring::PeerIdentity& peer, const std::s
       allocator_->ring_conflict(now(), peer, seeds.ok() ? *seeds : std::vector<ring::PeerName>()));
 }
 
-void Daemon::on_message(ring::PeerName from, gossip::Delivery,
-                        std::span<const std::uint8_t> payload) {
-  submit(allocator_->message(now(), from, payload));
+Status Daemon::on_message(ring::PeerName from, gossip::Delivery,
+                          std::span<const std::uint8_t> payload) {
+  // Decoded here, not in the allocator, so the mesh can refuse to relay bytes we refuse.
+  Result<ring::PeerMessage> message = ring::decode_message(payload);
+  if (!message.ok()) {
+    return message.status().with_context("message from " + from.to_string());
+  }
+  submit(allocator_->message(now(), from, *message));
+  return Status();
 }
 
 void Daemon::stop(std::function<void()> done) {

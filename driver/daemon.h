@@ -44,8 +44,8 @@ class Daemon : public gossip::MeshHandler {
 
   void on_peer_up(const ring::PeerIdentity& peer) override;
   void on_peer_down(ring::PeerName peer) override;
-  void on_message(ring::PeerName from, gossip::Delivery kind,
-                  std::span<const std::uint8_t> payload) override;
+  Status on_message(ring::PeerName from, gossip::Delivery kind,
+                    std::span<const std::uint8_t> payload) override;
   // The mesh refused a peer whose ring was created apart from ours: the allocator records it.
   void on_allocation_conflict(const ring::PeerIdentity& peer, const std::string& address,
                               const std::string& theirs) override;

@@ -13,6 +13,9 @@ using boost::system::error_code;
 namespace {
 
 constexpr std::size_t kMaxBuffersPerWrite = 64;
+// A read holds at most this much: small while the peer is unproven, larger once it is up.
+constexpr std::size_t kHandshakeReadBytes = 4 * 1024;
+constexpr std::size_t kEstablishedReadBytes = 64 * 1024;
 
 std::string endpoint_text(const asio::ip::address& ip, std::uint16_t port) {
   return ip.is_v6() ? "[" + ip.to_string() + "]:" + std::to_string(port)
@@ -28,7 +31,8 @@ Connection::Connection(asio::ip::tcp::socket socket, bool initiator,
       options_(options),
       owner_(&owner),
       id_(id),
-      decoder_(options.max_frame_bytes + kTagBytes),
+      decoder_(kMaxHandshakeFrameBytes + kTagBytes),  // raised once the link is up
+      read_buffer_(kHandshakeReadBytes),
       handshake_timer_(socket_.get_executor()),
       heartbeat_timer_(socket_.get_executor()) {
   error_code ec;
@@ -112,12 +116,21 @@ void Connection::on_preamble(const error_code& ec) {
 
 void Connection::read_frames() {
   socket_.async_read_some(
-      asio::buffer(read_buffer_),
+      asio::buffer(read_buffer_.data(), read_buffer_.size()),
       [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_read(ec, n); });
 }
 
 void Connection::on_read(const error_code& ec, std::size_t n) {
   if (state_ == State::kClosed) {
+    return;
+  }
+  if (ec && state_ == State::kVerdict && keyed_link_ && initiator_) {
+    // We proved first and it hung up without proving itself: the password is the likely
+    // cause, and the news (not any refusal of ours), as it never showed it holds it.
+    refused_.reset();
+    close(Status::unavailable("authentication failed with " + remote_->identity.to_string() +
+                              ": it closed the connection on our proof without sending its "
+                              "own (wrong password?)"));
     return;
   }
   if (ec) {
@@ -226,7 +239,13 @@ Status Connection::on_hello(Bytes body) {
     v.proof = hmac_sha256(keys_->prove, transcript_);
   }
   state_ = State::kVerdict;
-  WIPAM_RETURN_IF_ERROR(enqueue(encode_verdict(v)));
+  if (keyed_link_ && !initiator_) {
+    // The dialler proves first: nothing sealed, and no proof, goes to a party that has not
+    // shown it holds the password, or it could test password guesses offline against them.
+    deferred_verdict_ = encode_verdict(v);
+  } else {
+    WIPAM_RETURN_IF_ERROR(enqueue(encode_verdict(v)));
+  }
   if (!check.status.ok()) {
     refusal_ = check.refusal;
     refused_ = check.status;  // closes on the peer's Verdict, its EOF or the timeout
@@ -245,14 +264,22 @@ Status Connection::on_verdict(Bytes body) {
     return Status::unavailable("authentication failed with " + who + ": wrong password proof");
   }
   proven_ = true;
+  if (deferred_verdict_) {
+    // Sent even when either side refuses, so the dialler learns we are genuine too.
+    WIPAM_RETURN_IF_ERROR(enqueue(*deferred_verdict_));
+    deferred_verdict_.reset();
+  }
   if (refused_) {
     finish_after_flush(*refused_);  // our Verdict may still be queued
     return Status();
   }
   if (!verdict->accept) {
-    return Status::failed_precondition("refused by " + who + ": " + verdict->reason);
+    finish_after_flush(Status::failed_precondition("refused by " + who + ": " + verdict->reason));
+    return Status();
   }
   state_ = State::kEstablished;
+  decoder_.set_max_body_bytes(options_.max_frame_bytes + kTagBytes);
+  read_buffer_.resize(kEstablishedReadBytes);
   handshake_timer_.cancel();
   start_heartbeats();
   if (owner_ != nullptr) {

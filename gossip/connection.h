@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -86,6 +87,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string remote_listen_address() const;
   // The peer's socket address, for logs.
   std::string remote_endpoint() const { return remote_endpoint_; }
+  // The peer's IP address (unspecified if the socket had none).
+  const boost::asio::ip::address& remote_ip() const { return remote_ip_; }
   // The allocation identity our Hello carried (empty before it was sent).
   const std::string& local_allocation_identity() const { return terms_.allocation_identity; }
   // Why we refused the peer's Hello (kNone if we did not, or not yet).
@@ -138,8 +141,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<FrameCipher> sealer_;
   std::optional<FrameCipher> opener_;
 
+  // Our Verdict, held on a keyed link we accepted until the dialler has proved itself.
+  std::optional<Bytes> deferred_verdict_;
+
   FrameDecoder decoder_;
-  std::array<std::uint8_t, 64 * 1024> read_buffer_{};  // bound on one read
+  std::vector<std::uint8_t> read_buffer_;  // bound on one read
 
   std::deque<Bytes> send_queue_;  // whole frames; bounded by options_.send_queue_bytes
   std::size_t queued_bytes_ = 0;

@@ -5,25 +5,16 @@
 namespace wipam::gossip {
 
 bool BroadcastWindow::accept(std::uint64_t seq) {
-  if (!any_) {
-    any_ = true;
-    highest_ = seq;
-    seen_.reset();
-    seen_.set(0);
-    return true;
-  }
-  if (seq > highest_) {
-    std::uint64_t shift = seq - highest_;
-    seen_ = shift >= kWindow ? std::bitset<kWindow>() : seen_ << shift;
-    highest_ = seq;
-    seen_.set(0);
-    return true;
-  }
-  std::uint64_t age = highest_ - seq;
-  if (age >= kWindow || seen_.test(age)) {
+  // A linear scan: 512 numbers in 4 KiB are one cache-friendly pass, cheaper than a set.
+  if (std::find(recent_.begin(), recent_.end(), seq) != recent_.end()) {
     return false;
   }
-  seen_.set(age);
+  if (recent_.size() < kWindow) {
+    recent_.push_back(seq);
+  } else {
+    recent_[next_] = seq;
+    next_ = (next_ + 1) % kWindow;
+  }
   return true;
 }
 

@@ -1,28 +1,32 @@
 // Small pure pieces of delivery policy: the duplicate filter for flooded broadcasts and the
 // reconnect back-off.
 //
-// BroadcastWindow remembers, per source incarnation, the highest sequence number seen and
-// which of the kWindow before it arrived: 128 bytes per source, however long it runs.
-// Values owned by Mesh. Loop-confined (not thread-safe).
+// BroadcastWindow remembers, per source incarnation, the last kWindow sequence numbers that
+// arrived, in arrival order (at most 4 KiB per source). A number is new iff it is not among
+// them. Nothing is ever judged too old or too far ahead, so a forged number (near UINT64_MAX,
+// say) takes one slot and cannot make a real peer's numbers look stale. Copies of one
+// broadcast arrive within a flood time; a copy later than kWindow newer broadcasts of the
+// same source would be delivered twice, which the allocator's broadcasts (ring and Paxos
+// merges) tolerate. Values owned by Mesh. Loop-confined (not thread-safe).
 #pragma once
 
-#include <bitset>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace wipam::gossip {
 
 class BroadcastWindow {
  public:
-  static constexpr std::uint64_t kWindow = 1024;
+  static constexpr std::size_t kWindow = 512;
 
-  // True iff `seq` has not been accepted before and is not older than the window; records it.
+  // True iff `seq` is not among the last kWindow accepted; records it, forgetting the oldest.
   bool accept(std::uint64_t seq);
 
  private:
-  bool any_ = false;
-  std::uint64_t highest_ = 0;
-  std::bitset<kWindow> seen_;  // bit i: highest_ - i was accepted
+  std::vector<std::uint64_t> recent_;  // a ring of at most kWindow, oldest at next_
+  std::size_t next_ = 0;
 };
 
 struct BackoffPolicy {

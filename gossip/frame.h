@@ -24,6 +24,9 @@ class FrameDecoder {
   // Bodies longer than `max_body_bytes` are refused.
   explicit FrameDecoder(std::size_t max_body_bytes) : max_body_bytes_(max_body_bytes) {}
 
+  // Changes the bound for the bodies not yet returned (a link allows more once it is up).
+  void set_max_body_bytes(std::size_t max_body_bytes) { max_body_bytes_ = max_body_bytes; }
+
   // Appends bytes read from the socket. The buffer holds at most one partial frame plus the
   // bytes of one append, because the caller drains next() after every append.
   void append(ByteView bytes);

@@ -224,12 +224,35 @@ void Mesh::accept_next() {
       });
 }
 
+std::size_t Mesh::handshakes_from(const asio::ip::address& ip) const {
+  return static_cast<std::size_t>(
+      std::count_if(connections_.begin(), connections_.end(), [&](const auto& entry) {
+        const Connection& c = *entry.second;
+        return !c.initiator() && !c.established() && c.remote_ip() == ip;
+      }));
+}
+
 std::uint64_t Mesh::adopt(tcp::socket socket, bool initiator, const std::string& target) {
   // Bound links in handshake too: an unauthenticated flood must not grow memory unboundedly.
+  error_code ec;
+  asio::ip::address ip = socket.remote_endpoint(ec).address();
+  std::string refusal;
   if (connections_.size() >= 2 * config_.limits.max_connections) {
+    refusal = "connection limit reached; dropped a new connection";
+  } else if (!initiator && !ec &&
+             handshakes_from(ip) >= config_.limits.max_handshakes_per_address) {
+    refusal = "too many handshakes from " + ip.to_string() + " (limit " +
+              std::to_string(config_.limits.max_handshakes_per_address) +
+              "); dropped a new connection";
+  }
+  if (!refusal.empty()) {
     error_code ignored;
     socket.close(ignored);
-    log("warn", "connection limit reached; dropped a new connection");
+    // A flood must not flood the log too: say it at the 1st, 2nd, 4th, 8th, ... drop.
+    ++dropped_connections_;
+    if ((dropped_connections_ & (dropped_connections_ - 1)) == 0) {
+      log("warn", refusal + " (" + std::to_string(dropped_connections_) + " dropped so far)");
+    }
     return 0;
   }
   std::uint64_t id = next_connection_id_++;
@@ -407,7 +430,11 @@ void Mesh::on_frame(const std::shared_ptr<Connection>& connection, FrameType typ
         connection->close(payload.status());
         return;
       }
-      handler_.on_message(connection->remote().identity.name, Delivery::kGossip, *payload);
+      ring::PeerName from = connection->remote().identity.name;
+      Status accepted = handler_.on_message(from, Delivery::kGossip, *payload);
+      if (!accepted.ok()) {
+        log("warn", "refused gossip from " + from.to_string() + ": " + accepted.message());
+      }
       return;
     }
     default:
@@ -421,6 +448,16 @@ void Mesh::handle_topology(const std::shared_ptr<Connection>& from, const Bytes&
   if (!entries.ok()) {
     from->close(entries.status());
     return;
+  }
+  const ring::PeerIdentity& link = from->remote().identity;
+  for (const PeerEntry& entry : *entries) {
+    // A peer sends only its own entry in its name: another incarnation there is forged.
+    if (entry.identity.name == link.name && entry.identity.uid != link.uid) {
+      from->close(Status::corruption("topology from " + link.to_string() +
+                                     " speaks for it as another incarnation (uid " +
+                                     std::to_string(entry.identity.uid) + ")"));
+      return;
+    }
   }
   std::vector<PeerEntry> changed = topology_.merge(*entries);
   if (!changed.empty()) {
@@ -438,7 +475,17 @@ void Mesh::handle_broadcast(const std::shared_ptr<Connection>& from, const Bytes
     from->close(message.status());
     return;
   }
+  const ring::PeerIdentity& link = from->remote().identity;
+  if (message->source == link.name && message->source_uid != link.uid) {
+    from->close(Status::corruption("broadcast from " + link.to_string() +
+                                   " claims another incarnation of it as its source"));
+    return;
+  }
   if (message->source == config_.self.name) {
+    // Our own, come round a cycle (or forged in our name): never delivered or relayed.
+    if (message->source_uid != config_.self.uid) {
+      log("debug", "refused a broadcast in our name with another uid, via " + link.to_string());
+    }
     return;
   }
   if (windows_.size() >= 2 * config_.limits.max_peers) {
@@ -447,8 +494,14 @@ void Mesh::handle_broadcast(const std::shared_ptr<Connection>& from, const Bytes
   if (!windows_[{message->source, message->source_uid}].accept(message->seq)) {
     return;
   }
+  // Accepted by the handler first: a payload it refuses goes no further than us.
+  Status accepted = handler_.on_message(message->source, Delivery::kBroadcast, message->payload);
+  if (!accepted.ok()) {
+    log("warn", "refused a broadcast from " + message->source.to_string() + " via " +
+                    link.to_string() + ", not relayed: " + accepted.message());
+    return;
+  }
   send_to_all(body, from.get());
-  handler_.on_message(message->source, Delivery::kBroadcast, message->payload);
 }
 
 void Mesh::handle_unicast(const std::shared_ptr<Connection>& from, Bytes body) {
@@ -457,8 +510,23 @@ void Mesh::handle_unicast(const std::shared_ptr<Connection>& from, Bytes body) {
     from->close(message.status());
     return;
   }
+  const ring::PeerIdentity& sender = from->remote().identity;
+  if (message->hops_left == kMaxHops && message->source != sender.name) {
+    // Not relayed yet, so the link's peer sent it: its source must be that peer.
+    from->close(Status::corruption("unicast from " + sender.to_string() + " claims source " +
+                                   message->source.to_string() + " on its first hop"));
+    return;
+  }
+  if (message->source == config_.self.name) {
+    log("warn", "refused a unicast in our name via " + sender.to_string());
+    return;
+  }
   if (message->destination == config_.self.name) {
-    handler_.on_message(message->source, Delivery::kUnicast, message->payload);
+    Status accepted = handler_.on_message(message->source, Delivery::kUnicast, message->payload);
+    if (!accepted.ok()) {
+      log("warn",
+          "refused a unicast from " + message->source.to_string() + ": " + accepted.message());
+    }
     return;
   }
   std::optional<ring::PeerName> next = topology_.next_hop(message->destination);

@@ -44,6 +44,9 @@ struct MeshLimits {
   std::size_t max_peers = 1024;
   std::size_t max_frame_bytes = 8 << 20;
   std::size_t send_queue_bytes = 32 << 20;
+  // Connections from one IP address still in their handshake; more are closed at once, so
+  // a flood of half-open connections from one address cannot lock other peers out.
+  std::size_t max_handshakes_per_address = 16;
   std::chrono::milliseconds handshake_timeout{10'000};
   std::chrono::milliseconds heartbeat{10'000};
   std::chrono::milliseconds idle_timeout{35'000};
@@ -86,9 +89,11 @@ class MeshHandler {
   virtual void on_peer_up(const ring::PeerIdentity& peer) = 0;
   // `peer` is no longer reachable.
   virtual void on_peer_down(ring::PeerName peer) = 0;
-  // A whole, authenticated payload from `from`.
-  virtual void on_message(ring::PeerName from, Delivery kind,
-                          std::span<const std::uint8_t> payload) = 0;
+  // A whole, authenticated payload from `from`. Returns OK iff the payload is well formed
+  // for the handler: a broadcast is relayed to the other neighbours only then, so one bad
+  // payload cannot travel the whole mesh.
+  virtual Status on_message(ring::PeerName from, Delivery kind,
+                            std::span<const std::uint8_t> payload) = 0;
   // A link failed during its handshake, with the reason (a refusal by either side, a wrong
   // password, a timeout). `address` is the dialled target or the peer's socket address.
   virtual void on_link_failed(const std::string& address, const Status& why) {
@@ -207,6 +212,8 @@ class Mesh : private ConnectionOwner {
   void handle_topology(const std::shared_ptr<Connection>& from, const Bytes& body);
   void handle_broadcast(const std::shared_ptr<Connection>& from, const Bytes& body);
   void handle_unicast(const std::shared_ptr<Connection>& from, Bytes body);
+  // How many accepted links from `ip` are still in their handshake.
+  std::size_t handshakes_from(const boost::asio::ip::address& ip) const;
   void publish_own_links();
   void send_to_all(ByteView body, const Connection* except);
   void notify_reachability();
@@ -233,6 +240,7 @@ class Mesh : private ConnectionOwner {
 
   Topology topology_;
   std::uint64_t next_connection_id_ = 1;
+  std::uint64_t dropped_connections_ = 0;  // refused at accept for a limit, ever
   std::map<std::uint64_t, std::shared_ptr<Connection>> connections_;   // every live link
   std::map<ring::PeerName, std::shared_ptr<Connection>> established_;  // one per peer
   std::map<std::uint64_t, std::string> connection_targets_;  // link id -> target it came from

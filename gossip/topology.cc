@@ -28,10 +28,16 @@ std::vector<PeerEntry> Topology::merge(const std::vector<PeerEntry>& incoming) {
   std::set<ring::PeerName> changed;
   for (const PeerEntry& entry : incoming) {
     ring::PeerName name = entry.identity.name;
+    if (entry.version > kMaxTopologyVersion) {
+      continue;
+    }
     if (name == self_.name) {
-      // Only we speak for ourselves; an older incarnation's entry must lose from now on.
+      // Only we speak for ourselves: any other entry in our name (an older incarnation, or a
+      // forgery with our UID and a higher version) must lose to ours from now on.
       PeerEntry& own = entries_[self_.name];
-      if (entry.identity.uid != self_.uid && entry.version >= own.version) {
+      bool other = entry.identity.uid != self_.uid ? entry.version >= own.version
+                                                   : entry.version > own.version;
+      if (other) {
         own.version = entry.version + 1;
         changed.insert(name);
       }

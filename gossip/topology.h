@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <vector>
@@ -17,6 +18,10 @@
 #include "ring/peer_name.h"
 
 namespace wipam::gossip {
+
+// Versions count link changes from 1; no real peer comes near this. Entries above it are
+// forged and ignored, so no bump past one can wrap.
+inline constexpr std::uint64_t kMaxTopologyVersion = std::uint64_t{1} << 62;
 
 class Topology {
  public:
@@ -32,7 +37,8 @@ class Topology {
 
   // Merges entries from a neighbour. Returns the entries that changed our view and are
   // still held (the ones worth relaying); our own entry is among them iff we had to bump
-  // our version past an older incarnation of ourselves.
+  // our version past another entry in our name (an older incarnation of ourselves, or a
+  // forgery). Entries over kMaxTopologyVersion are ignored.
   std::vector<PeerEntry> merge(const std::vector<PeerEntry>& entries);
 
   // Every entry held, ourselves first.

@@ -44,6 +44,15 @@ inline constexpr std::size_t kMaxLinksPerEntry = 4096;
 inline constexpr std::size_t kMaxEntriesPerTopology = 4096;
 inline constexpr std::uint8_t kMaxHops = 64;
 
+// The largest Hello and Verdict bodies. Until a link is up no frame may be longer (plus the
+// AEAD tag), so a stranger who has not authenticated can make a peer buffer only this much.
+inline constexpr std::size_t kMaxHelloBytes = 1 + 8 + 8 + 2 + kMaxNicknameBytes + 2 + 2 +
+                                              kMaxRangeTextBytes + 1 + kNonceBytes +
+                                              kKeyShareBytes + 2 + kMaxAllocationIdentityBytes;
+inline constexpr std::size_t kMaxVerdictBytes = 1 + 1 + kProofBytes + 2 + kMaxReasonBytes;
+inline constexpr std::size_t kMaxHandshakeFrameBytes =
+    kMaxHelloBytes > kMaxVerdictBytes ? kMaxHelloBytes : kMaxVerdictBytes;
+
 struct Hello {
   ring::PeerIdentity identity;
   std::uint16_t listen_port = 0;

@@ -1127,6 +1127,12 @@ Effects Allocator::message(Millis now, PeerName from, std::span<const std::uint8
             "message from " + s.nick(from) + " refused: " + decoded.status().message());
     return s.finish();
   }
+  return message(now, from, *decoded);
+}
+
+Effects Allocator::message(Millis now, PeerName from, const PeerMessage& decoded) {
+  State& s = *state_;
+  s.now = now;
   std::visit(
       [&](const auto& m) {
         using T = std::decay_t<decltype(m)>;
@@ -1148,7 +1154,7 @@ Effects Allocator::message(Millis now, PeerName from, std::span<const std::uint8
           s.on_held(from, m);
         }
       },
-      *decoded);
+      decoded);
   return s.finish();
 }
 

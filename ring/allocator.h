@@ -205,7 +205,10 @@ class Allocator {
   Result<Effects> start(Millis now, const Stored& stored);
 
   Effects command(Millis now, RequestId id, const Command& command);
+  // A peer's message as received (decoded here; undecodable bytes become a warning event).
   Effects message(Millis now, PeerName from, std::span<const std::uint8_t> payload);
+  // A peer's message the shell has decoded already (to refuse bad bytes before relaying).
+  Effects message(Millis now, PeerName from, const PeerMessage& decoded);
   Effects peer_up(Millis now, const PeerIdentity& peer);
   Effects peer_down(Millis now, PeerName peer);
   // The shell refused a link with `peer` because its ring, with seeds `theirs` (empty if

@@ -180,6 +180,19 @@ TEST_F(MeshProcessTest, UnicastIsRelayedAlongAChainWithoutDiscovery) {
   EXPECT_EQ(node(3).count("msg " + name_of(1) + " unicast far"), 0u);
 }
 
+TEST_F(MeshProcessTest, ABroadcastTheReceiverRefusesIsNotRelayed) {
+  start_chain(3, {"--no-discovery"});  // 1 - 2 - 3: 3 hears 1 only through 2
+  expect_all_up(3);
+  ASSERT_TRUE(wait_direct_links(1, 1));
+  node(1).send("broadcast refuse:poison");
+  ASSERT_TRUE(node(2).wait_for_line("refused-msg " + name_of(1) + " broadcast refuse:poison"));
+  node(1).send("broadcast fine");
+  ASSERT_TRUE(node(3).wait_for_line("msg " + name_of(1) + " broadcast fine"));
+  // The refused one was sent first over the same links, so it would have arrived by now.
+  EXPECT_EQ(node(3).count("refused-msg " + name_of(1) + " broadcast refuse:poison"), 0u);
+  EXPECT_TRUE(node(2).wait_for_line("msg " + name_of(1) + " broadcast fine"));
+}
+
 TEST_F(MeshProcessTest, UnicastToAnUnknownPeerFails) {
   start_chain(2);
   expect_all_up(2);

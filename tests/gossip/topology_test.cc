@@ -95,8 +95,28 @@ TEST(TopologyTest, OlderIncarnationOfOurselvesMakesUsBumpOurVersion) {
 
 TEST(TopologyTest, OurOwnEntryFromOthersIsIgnored) {
   Topology t(id(1, 7), 16);
-  EXPECT_TRUE(t.merge({entry(1, 40, {5}, 7)}).empty());
+  EXPECT_TRUE(t.merge({entry(1, 1, {5}, 7)}).empty());  // our own, echoed back
   EXPECT_TRUE(t.self_entry().links.empty());
+}
+
+TEST(TopologyTest, AForgedEntryWithOurUidMakesUsBumpPastItWithoutTakingItsLinks) {
+  Topology t(id(1, 7), 16);
+  std::vector<PeerEntry> changed = t.merge({entry(1, 40, {5}, 7)});
+  ASSERT_EQ(changed.size(), 1u);
+  EXPECT_EQ(changed[0].version, 41u);
+  EXPECT_TRUE(changed[0].links.empty());
+}
+
+TEST(TopologyTest, VersionsNearTheTopAreIgnoredSoNoneWraps) {
+  Topology t(id(1, 7), 16);
+  t.set_own_links({link_to(2)});
+  t.merge({entry(2, 1, {1})});
+  EXPECT_TRUE(t.merge({entry(1, UINT64_MAX, {}, 6)}).empty());
+  EXPECT_TRUE(t.merge({entry(2, UINT64_MAX, {}, 1)}).empty());
+  EXPECT_EQ(t.find(ring::PeerName(2))->version, 1u);  // the real entry still stands
+  std::vector<PeerEntry> changed = t.merge({entry(1, kMaxTopologyVersion, {}, 6)});
+  ASSERT_EQ(changed.size(), 1u);
+  EXPECT_EQ(changed[0].version, kMaxTopologyVersion + 1);  // bumped past, not wrapped
 }
 
 TEST(TopologyTest, EntryCountIsBounded) {

@@ -35,6 +35,17 @@ TEST(WireTest, HelloRoundTrips) {
   EXPECT_EQ(back->key_share, hello.key_share);
 }
 
+TEST(WireTest, TheLargestHelloAndVerdictFitTheHandshakeFrameLimit) {
+  Hello hello = sample_hello();
+  hello.identity.nickname = std::string(kMaxNicknameBytes, 'n');
+  hello.range = std::string(kMaxRangeTextBytes, 'r');
+  hello.allocation_identity = std::string(kMaxAllocationIdentityBytes, 'i');
+  EXPECT_EQ(encode_hello(hello).size(), kMaxHelloBytes);
+  Verdict refusal{false, {}, std::string(kMaxReasonBytes, 'x')};
+  EXPECT_EQ(encode_verdict(refusal).size(), kMaxVerdictBytes);
+  EXPECT_LE(kMaxHandshakeFrameBytes, std::size_t{5000});  // a stranger's share stays small
+}
+
 TEST(WireTest, VerdictRoundTrips) {
   Verdict refusal{false, {}, "Incompatible IP allocation ranges"};
   Result<Verdict> back = decode_verdict(encode_verdict(refusal));

@@ -56,14 +56,20 @@ class PrintingHandler : public gossip::MeshHandler {
     emit("up " + peer.name.to_string() + " " + peer.nickname);
   }
   void on_peer_down(ring::PeerName peer) override { emit("down " + peer.to_string()); }
-  void on_message(ring::PeerName from, gossip::Delivery kind,
-                  std::span<const std::uint8_t> payload) override {
-    std::string line = "msg " + from.to_string() + " " + gossip::delivery_name(kind) + " " +
-                       std::string(payload.begin(), payload.end());
+  // Payloads starting "refuse:" are refused (and so not relayed), to test that rule.
+  Status on_message(ring::PeerName from, gossip::Delivery kind,
+                    std::span<const std::uint8_t> payload) override {
+    std::string text(payload.begin(), payload.end());
+    if (text.rfind("refuse:", 0) == 0) {
+      emit("refused-msg " + from.to_string() + " " + gossip::delivery_name(kind) + " " + text);
+      return Status::invalid_argument("refused by the test node");
+    }
+    std::string line = "msg " + from.to_string() + " " + gossip::delivery_name(kind) + " " + text;
     if (timestamps_) {
       line += " @" + std::to_string(monotonic_ns());
     }
     emit(line);
+    return Status();
   }
   void on_link_failed(const std::string&, const Status& why) override {
     emit("refused " + why.message());
