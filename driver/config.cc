@@ -100,6 +100,8 @@ Status apply(Config& c, const std::string& flag, const std::string& value,
     c.reconcile_grace = std::chrono::seconds(seconds);
   } else if (flag == "password") {
     c.password = value;
+  } else if (flag == "password-file") {
+    c.password_file = value;
   } else if (flag == "log-level") {
     if (value != "debug" && value != "info" && value != "warn" && value != "error") {
       return bad(flag, value, "must be debug, info, warn or error");
@@ -153,11 +155,9 @@ Result<Config> parse_launch(const std::vector<std::string>& args, const EnvLooku
   Config c;
   std::map<std::string, std::string> raw;
   static const std::pair<const char*, const char*> kEnvFlags[] = {
-      {"IPALLOC_RANGE", "ipalloc-range"},
-      {"IPALLOC_DEFAULT_SUBNET", "ipalloc-default-subnet"},
-      {"IPALLOC_INIT", "ipalloc-init"},
-      {"LOG_LEVEL", "log-level"},
-      {"WEAVE_PASSWORD", "password"}};
+      {"IPALLOC_RANGE", "ipalloc-range"}, {"IPALLOC_DEFAULT_SUBNET", "ipalloc-default-subnet"},
+      {"IPALLOC_INIT", "ipalloc-init"},   {"LOG_LEVEL", "log-level"},
+      {"WEAVE_PASSWORD", "password"},     {"WEAVE_PASSWORD_FILE", "password-file"}};
   for (const auto& [variable, flag] : kEnvFlags) {
     std::optional<std::string> value = env(variable);
     if (value && !value->empty()) {
@@ -171,6 +171,11 @@ Result<Config> parse_launch(const std::vector<std::string>& args, const EnvLooku
     WIPAM_RETURN_IF_ERROR(parse_args(c, split_words(*extra), raw).with_context("EXTRA_ARGS"));
   }
   WIPAM_RETURN_IF_ERROR(parse_args(c, args, raw));
+  if (c.password && c.password_file) {
+    // Neither may silently win: a peer keyed with the other secret could not join.
+    return bad("password-file", *c.password_file,
+               "--password is given too (or WEAVE_PASSWORD); give only one");
+  }
   if (!raw.contains("ipalloc-default-subnet")) {
     c.default_subnet = c.range;
   }
@@ -204,6 +209,8 @@ std::string launch_usage() {
   --ipalloc-default-pool-size N  their prefix length (default 24)
   --ipalloc-init MODE            consensus[=N] | seed=NAME,... | observer (default consensus)
   --password SECRET              encrypt and authenticate peer links (also WEAVE_PASSWORD)
+  --password-file PATH           the same, read from PATH without its trailing newline
+                                 (also WEAVE_PASSWORD_FILE); make one with weave-ipam genkey
   --no-discovery                 connect only to the peers given
   --db-path DIR                  state directory (default /var/lib/weave-ipam)
   --plugin-socket PATH           Docker plugin socket (default /run/docker/plugins/weave.sock)

@@ -24,6 +24,7 @@ struct Config {
   ring::InitMode init = ring::ConsensusInit{1};
   std::string init_text = "consensus";
   std::optional<std::string> password;
+  std::optional<std::string> password_file;  // read into `password` by resolve_password_file
   std::string db_path = "/var/lib/weave-ipam";
   std::string plugin_socket = "/run/docker/plugins/weave.sock";
   std::string admin_socket = "/run/weave-ipam/admin.sock";
@@ -38,8 +39,10 @@ struct Config {
 using EnvLookup = std::function<std::optional<std::string>(const char* name)>;
 
 // Parses the arguments after `launch`. Environment fallbacks (flags win): WEAVE_PASSWORD,
-// IPALLOC_RANGE, IPALLOC_DEFAULT_SUBNET, IPALLOC_INIT, PEERS (space separated), LOG_LEVEL,
-// and EXTRA_ARGS (more flags, space separated, parsed before the command line's).
+// WEAVE_PASSWORD_FILE, IPALLOC_RANGE, IPALLOC_DEFAULT_SUBNET, IPALLOC_INIT, PEERS (space
+// separated), LOG_LEVEL, and EXTRA_ARGS (more flags, space separated, parsed before the
+// command line's). A password and a password file together, from flags or environment, are
+// refused. The file is not read here: resolve_password_file (driver/password.h) does that.
 Result<Config> parse_launch(const std::vector<std::string>& args, const EnvLookup& env);
 
 // The usage text for `weave-ipam launch --help`.

@@ -13,6 +13,7 @@
 #include "driver/config.h"
 #include "driver/daemon.h"
 #include "driver/log.h"
+#include "driver/password.h"
 
 namespace {
 
@@ -26,15 +27,20 @@ int launch(const std::vector<std::string>& args) {
       return 0;
     }
   }
-  wipam::Result<Config> config = wipam::driver::parse_launch(args, [](const char* name) {
+  wipam::Result<Config> parsed = wipam::driver::parse_launch(args, [](const char* name) {
     const char* v = std::getenv(name);
     return v == nullptr ? std::nullopt : std::optional<std::string>(v);
   });
+  wipam::Result<Config> config =
+      parsed.ok() ? wipam::driver::resolve_password_file(*parsed) : parsed.status();
   if (!config.ok()) {
     std::fprintf(stderr, "weave-ipam: %s\n", config.status().message().c_str());
     return 2;
   }
   wipam::driver::set_log_level(config->log_level);
+  if (std::optional<std::string> weak = wipam::driver::short_password_warning(config->password)) {
+    wipam::driver::log(wipam::driver::LogLevel::kWarn, "gossip", *weak);
+  }
   boost::asio::io_context loop(1);
   wipam::driver::Daemon daemon(loop, *config);
   wipam::Status started = daemon.start();
@@ -88,6 +94,7 @@ int main(int argc, char** argv) {
     std::printf(
         "usage: weave-ipam launch [flags] [PEER...]   (weave-ipam launch --help)\n"
         "       weave-ipam-cni | weave-ipam cni   (CNI 1.1 IPAM plugin)\n"
+        "       weave-ipam genkey   (a random key for --password-file: 64 hex digits)\n"
         "       weave-ipam --version\n");
     return args.empty() ? 2 : 0;
   }
@@ -95,13 +102,20 @@ int main(int argc, char** argv) {
     std::printf("%s\n", kVersion);
     return 0;
   }
+  if (args[0] == "genkey") {
+    if (args.size() > 1) {
+      std::fprintf(stderr, "usage: weave-ipam genkey   (takes no arguments)\n");
+      return 2;
+    }
+    return wipam::driver::run_genkey(stdout, stderr);
+  }
   if (args[0] == "launch") {
     return launch(std::vector<std::string>(args.begin() + 1, args.end()));
   }
   if (wipam::driver::is_cli_command(args[0]) || args[0].rfind("--", 0) == 0) {
     return wipam::driver::run_cli(args, stdout, stderr);
   }
-  std::fprintf(stderr, "weave-ipam: unknown command '%s' (try launch, status, --help)\n",
+  std::fprintf(stderr, "weave-ipam: unknown command '%s' (try launch, status, genkey, --help)\n",
                args[0].c_str());
   return 2;
 }

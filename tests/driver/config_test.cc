@@ -114,6 +114,29 @@ TEST(ConfigTest, EnvironmentFillsInAndFlagsWin) {
   EXPECT_EQ(parse({"--ipalloc-range", "10.60.0.0/16"}, env)->range.to_string(), "10.60.0.0/16");
 }
 
+// The file itself is read by resolve_password_file (password_test.cc); parsing only names it.
+TEST(ConfigTest, PasswordFileComesFromTheFlagOrTheEnvironment) {
+  Result<Config> c = parse({"--password-file", "/etc/weave-ipam/key"});
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->password_file, "/etc/weave-ipam/key");
+  EXPECT_FALSE(c->password.has_value());
+  c = parse({}, {{"WEAVE_PASSWORD_FILE", "/run/secrets/key"}});
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->password_file, "/run/secrets/key");
+  EXPECT_EQ(parse({"--password-file=/a"}, {{"WEAVE_PASSWORD_FILE", "/b"}})->password_file, "/a");
+  EXPECT_FALSE(parse({}, {{"WEAVE_PASSWORD_FILE", ""}})->password_file.has_value());
+}
+
+TEST(ConfigTest, PasswordAndPasswordFileTogetherAreRefused) {
+  const std::string refused =
+      "--password-file /k: --password is given too (or WEAVE_PASSWORD); give only one";
+  EXPECT_EQ(error_of({"--password", "pw", "--password-file", "/k"}), refused);
+  EXPECT_EQ(error_of({"--password-file", "/k"}, {{"WEAVE_PASSWORD", "pw"}}), refused);
+  EXPECT_EQ(error_of({"--password", "pw"}, {{"WEAVE_PASSWORD_FILE", "/k"}}), refused);
+  EXPECT_EQ(error_of({}, {{"WEAVE_PASSWORD", "pw"}, {"WEAVE_PASSWORD_FILE", "/k"}}), refused);
+  EXPECT_NE(launch_usage().find("--password-file PATH"), std::string::npos);
+}
+
 TEST(ConfigTest, BadValuesGiveOneClearLine) {
   EXPECT_EQ(error_of({"--port", "0"}), "--port 0: must be a port number from 1 to 65535");
   EXPECT_EQ(error_of({"--port", "70000"}), "--port 70000: must be a port number from 1 to 65535");
