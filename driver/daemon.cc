@@ -171,6 +171,8 @@ Status Daemon::open_store_and_restore() {
       [this](const Status& s, ring::Effects& fx) { fail_writes(s, fx); });
   Result<ring::Effects> restored = allocator_->start(now(), *stored);
   if (!restored.ok()) {
+    // Half restored, it must never run again: stop() would shut it down and act on it.
+    allocator_.reset();
     return restored.status().with_context("state in " + config_.db_path);
   }
   if (auto since = stored->find(kDockerSinceKey); since != stored->end()) {
@@ -300,7 +302,8 @@ void Daemon::bind_containers(const DockerNetwork& network) {
   const auto& allocations = allocator_->allocations();
   for (const auto& [address, container] : network.containers) {
     auto it = allocations.find(address);
-    if (it != allocations.end() && it->second == address.to_string()) {
+    if (it != allocations.end() && it->second == address.to_string() &&
+        is_container_id(container)) {  // not an endpoint such as a swarm "lb-<network>"
       run(ring::BindCommand{address, container}, [](const ring::Reply&) {});
     }
   }
@@ -319,7 +322,11 @@ void Daemon::reconcile(const DockerView& docker) {
   save_docker_since();
   std::vector<ReconcilePool> pools;
   for (const auto& [id, pool] : ipam_->pools()) {
-    pools.push_back({id, pool.subnet, pool.generation});
+    // A swarm pool's addresses belong to the manager's view (VIPs, tasks on other nodes),
+    // which no one node's Docker shows: reconcile leaves them alone.
+    if (!pool.swarm) {
+      pools.push_back({id, pool.subnet, pool.generation});
+    }
   }
   Reconciler::Plan plan = reconciler_->plan(now(), docker, allocator_->allocations(), pools);
   if (plan.refused != last_refusal_) {

@@ -12,6 +12,8 @@ using ring::Cidr;
 constexpr const char* kPoolIdPrefix = "weave-";
 constexpr const char* kLocalSpace = "weavelocal";
 constexpr const char* kGlobalSpace = "weaveglobal";
+// In every RequestAddress of the swarm manager's allocator (moby cnmallocator), never a node's.
+constexpr const char* kSwarmManagerOption = "com.docker.network.ipam.serial";
 
 ApiReply ok_reply(const json& body) { return {200, body.dump()}; }
 
@@ -69,39 +71,74 @@ IpamApi::IpamApi(Cidr range, Cidr default_subnet, int pool_prefix_len, HolderOf 
 Status IpamApi::restore(const std::map<std::string, std::string>& stored) {
   for (auto it = stored.lower_bound(kPoolKeyPrefix);
        it != stored.end() && it->first.rfind(kPoolKeyPrefix, 0) == 0; ++it) {
-    Result<json> parsed = parse_untrusted_json(it->second, "stored pool", kMaxBodyBytes);
-    const json j = parsed.ok() ? *parsed : json();
-    auto bad = [&] {
-      return Status::corruption("stored pool " + it->first + " = '" + it->second.substr(0, 200) +
-                                "' is not well formed; restore the state from a backup, or " +
-                                "remove the key if its network is gone");
-    };
-    if (!j.is_object() || !j.contains("subnet") || !j["subnet"].is_string() ||
-        !j.contains("refs") || !j["refs"].is_number_unsigned()) {
-      return bad();
-    }
-    Result<Cidr> subnet = Cidr::parse_subnet(j["subnet"].get<std::string>());
-    if (!subnet.ok()) {
-      return bad();
-    }
-    auto automatic = j.find("automatic");
-    auto sub_pool = j.find("sub_pool");
-    if (j["refs"].get<std::uint64_t>() > UINT32_MAX ||
-        (automatic != j.end() && !automatic->is_boolean()) ||
-        (sub_pool != j.end() && !sub_pool->is_string())) {
-      return bad();
-    }
-    PoolRecord record{*subnet, std::nullopt, j["refs"].get<unsigned>(),
-                      automatic != j.end() && automatic->get<bool>(), next_generation_++};
-    if (sub_pool != j.end()) {
-      Result<Cidr> sub = Cidr::parse_subnet(j["sub_pool"].get<std::string>());
-      if (!sub.ok()) {
-        return bad();
-      }
-      record.sub_pool = *sub;
-    }
-    pools_[it->first.substr(std::string_view(kPoolKeyPrefix).size())] = record;
+    WIPAM_RETURN_IF_ERROR(restore_pool(it->first, it->second));
   }
+  return Status();
+}
+
+namespace {
+
+// The "rerequests" map of a stored swarm pool: address text -> a count from 1.
+bool parse_rerequests(const json& j, const Cidr& subnet, std::map<ring::Address, unsigned>& out) {
+  if (!j.is_object()) {
+    return false;
+  }
+  for (const auto& [text, count] : j.items()) {
+    Result<ring::Address> a = ring::Address::parse(text);
+    if (!a.ok() || !subnet.range().contains(*a) || !count.is_number_unsigned() ||
+        count.get<std::uint64_t>() == 0 || count.get<std::uint64_t>() > UINT32_MAX) {
+      return false;
+    }
+    out[*a] = count.get<unsigned>();
+  }
+  return true;
+}
+
+}  // namespace
+
+Status IpamApi::restore_pool(const std::string& key, const std::string& value) {
+  Result<json> parsed = parse_untrusted_json(value, "stored pool", kMaxBodyBytes);
+  const json j = parsed.ok() ? *parsed : json();
+  auto bad = [&] {
+    return Status::corruption("stored pool " + key + " = '" + value.substr(0, 200) +
+                              "' is not well formed; restore the state from a backup, or " +
+                              "remove the key if its network is gone");
+  };
+  if (!j.is_object() || !j.contains("subnet") || !j["subnet"].is_string() || !j.contains("refs") ||
+      !j["refs"].is_number_unsigned()) {
+    return bad();
+  }
+  Result<Cidr> subnet = Cidr::parse_subnet(j["subnet"].get<std::string>());
+  if (!subnet.ok()) {
+    return bad();
+  }
+  auto automatic = j.find("automatic");
+  auto sub_pool = j.find("sub_pool");
+  auto swarm = j.find("swarm");
+  if (j["refs"].get<std::uint64_t>() > UINT32_MAX ||
+      (automatic != j.end() && !automatic->is_boolean()) ||
+      (sub_pool != j.end() && !sub_pool->is_string()) ||
+      (swarm != j.end() && !swarm->is_boolean())) {
+    return bad();
+  }
+  PoolRecord record;
+  record.subnet = *subnet;
+  record.refs = j["refs"].get<unsigned>();
+  record.automatic = automatic != j.end() && automatic->get<bool>();
+  record.generation = next_generation_++;
+  record.swarm = swarm != j.end() && swarm->get<bool>();
+  if (sub_pool != j.end()) {
+    Result<Cidr> sub = Cidr::parse_subnet(j["sub_pool"].get<std::string>());
+    if (!sub.ok()) {
+      return bad();
+    }
+    record.sub_pool = *sub;
+  }
+  if (auto rerequests = j.find("rerequests");
+      rerequests != j.end() && !parse_rerequests(*rerequests, *subnet, record.rerequests)) {
+    return bad();
+  }
+  pools_[key.substr(std::string_view(kPoolKeyPrefix).size())] = record;
   return Status();
 }
 
@@ -116,6 +153,14 @@ ring::StoreWrite IpamApi::pool_write(const std::string& id) const {
          {"automatic", it->second.automatic}};
   if (it->second.sub_pool) {
     j["sub_pool"] = it->second.sub_pool->to_string();
+  }
+  if (it->second.swarm) {
+    j["swarm"] = true;
+    json rerequests = json::object();
+    for (const auto& [address, count] : it->second.rerequests) {
+      rerequests[address.to_string()] = count;
+    }
+    j["rerequests"] = rerequests;
   }
   return {key, j.dump()};
 }
@@ -209,15 +254,19 @@ Result<Cidr> IpamApi::choose_subnet(const json& options) const {
 IpamApi::Outcome IpamApi::request_pool(const json& request) {
   Result<std::string> pool_text = string_field(request, "Pool");
   Result<std::string> sub_text = string_field(request, "SubPool");
+  Result<std::string> space = string_field(request, "AddressSpace");
   Result<json> options = map_field(request, "Options");
   auto v6 = request.find("V6");
-  if (!pool_text.ok() || !sub_text.ok() || !options.ok() ||
+  if (!pool_text.ok() || !sub_text.ok() || !space.ok() || !options.ok() ||
       (v6 != request.end() && !v6->is_null() && !v6->is_boolean())) {
     return fail(!pool_text.ok()  ? pool_text.status()
                 : !sub_text.ok() ? sub_text.status()
+                : !space.ok()    ? space.status()
                 : !options.ok()  ? options.status()
                                  : Status::invalid_argument("V6 must be a boolean"));
   }
+  // Docker asks in the global space for a swarm-scoped (overlay) network, else the local.
+  const bool swarm = *space == kGlobalSpace;
   bool want_v6 = v6 != request.end() && v6->is_boolean() && v6->get<bool>();
   if (want_v6 != !range_.address().is_v4()) {
     return fail(Status::invalid_argument(std::string(want_v6 ? "IPv6" : "IPv4") +
@@ -259,7 +308,14 @@ IpamApi::Outcome IpamApi::request_pool(const json& request) {
     }
   }
   std::string id = pool_id(subnet, sub_pool);
+  auto existing = pools_.find(id);
+  if (existing != pools_.end() && swarm && !existing->second.swarm) {
+    return fail(Status::conflict("pool " + subnet.to_string() + " is in use by a local network"));
+  }
+  // A node re-creating a swarm network asks in the local space for the manager's subnet:
+  // that is the same pool, and stays a swarm pool.
   PoolRecord& record = pools_[id];
+  record.swarm = record.swarm || swarm;
   record.subnet = subnet;
   record.sub_pool = sub_pool;
   record.automatic = pool_text->empty();
@@ -324,6 +380,17 @@ IpamApi::Outcome IpamApi::request_address(const json& request) {
       return fail(Status::invalid_argument("address " + *address + " is outside the pool " +
                                            subnet.to_string()));
     }
+    if (pool->second.swarm && is_rerequest(*a, owner)) {
+      // The manager marks its own requests; one for an address it holds is its restore
+      // after a restart, the same single hold. A node's request adds a hold.
+      if (!options->contains(kSwarmManagerOption)) {
+        ++pool->second.rerequests[*a];
+      }
+      out.reply = ok_reply(
+          {{"Address", Cidr(*a, subnet.prefix_len()).to_string()}, {"Data", json::object()}});
+      out.writes.push_back(pool_write(*id));
+      return out;
+    }
     out.command = ring::ClaimCommand{owner, Cidr(*a, subnet.prefix_len())};
   }
   out.finish = [prefix = subnet.prefix_len()](const ring::Reply& reply) {
@@ -355,6 +422,15 @@ IpamApi::Outcome IpamApi::release_address(const json& request) {
     return answer(ok_reply(json::object()));  // nothing of ours: releasing is harmless
   }
   std::optional<std::string> owner = releasable_owner(*id, *a);
+  if (auto shared = pool->second.rerequests.find(*a); shared != pool->second.rerequests.end()) {
+    // Asked for again (swarm): this release ends one of the requests, not the allocation.
+    if (--shared->second == 0) {
+      pool->second.rerequests.erase(shared);
+    }
+    Outcome out = answer(ok_reply(json::object()));
+    out.writes.push_back(pool_write(*id));
+    return out;
+  }
   if (!owner) {
     Outcome out = answer(ok_reply(json::object()));
     std::optional<std::string> holder = holder_of_(*a);
@@ -384,6 +460,17 @@ std::optional<std::string> IpamApi::releasable_owner(const std::string& pool_id,
   bool plugin = *holder == address.to_string() || is_container_id(*holder) ||
                 *holder == kGatewayOwnerPrefix + pool_id;
   return plugin ? holder : std::nullopt;
+}
+
+bool IpamApi::is_rerequest(const ring::Address& address, const std::string& owner) const {
+  std::optional<std::string> holder = holder_of_(address);
+  if (!holder) {
+    return false;
+  }
+  if (!owner.empty()) {
+    return *holder == owner;  // the pool's gateway, asked for as the gateway again
+  }
+  return *holder == address.to_string() || is_container_id(*holder);
 }
 
 std::vector<ring::StoreWrite> IpamApi::forget_pool(const std::string& id) {

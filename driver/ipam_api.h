@@ -34,6 +34,12 @@ struct PoolRecord {
   unsigned refs = 0;
   bool automatic = false;        // chosen by us for a network created without --subnet
   std::uint64_t generation = 0;  // bumped by every RequestPool (not stored: for reconcile)
+  // Requested in the global address space: a swarm network. Its manager allocates through
+  // us, and every node running a task asks again for the same pool and addresses.
+  bool swarm = false;
+  // Swarm only: how many more times each address was asked for again while held by the
+  // plugin in this pool. Each ReleaseAddress takes one of these before the address is freed.
+  std::map<ring::Address, unsigned> rerequests;
 };
 
 class IpamApi {
@@ -79,6 +85,11 @@ class IpamApi {
   Outcome release_address(const nlohmann::json& request);
   std::optional<std::string> releasable_owner(const std::string& pool_id,
                                               const ring::Address& address) const;
+  // Swarm: a request for `address` that the plugin already holds under the owner this
+  // request would create (the pool's gateway owner, or "" for a plugin allocation) is the
+  // same allocation asked for again.
+  bool is_rerequest(const ring::Address& address, const std::string& owner) const;
+  Status restore_pool(const std::string& key, const std::string& value);
   Result<ring::Cidr> choose_subnet(const nlohmann::json& options) const;
   Result<ring::Cidr> first_free_subnet(int prefix_len) const;
   ring::StoreWrite pool_write(const std::string& id) const;

@@ -100,7 +100,9 @@ Reconciler::Plan Reconciler::plan(ring::Millis now, const DockerView& docker,
       continue;  // an admin, CNI or gateway allocation, or not in a pool Docker shows
     }
     if (auto c = docker.containers.find(address); c != docker.containers.end()) {
-      if (owner == address.to_string()) {
+      // Held either way; bound only to a real container, never to an endpoint like a
+      // swarm node's load balancer ("lb-<network>"), which dockerd's release must free.
+      if (owner == address.to_string() && is_container_id(c->second)) {
         out.binds.push_back(ring::BindCommand{address, c->second});
       }
       continue;

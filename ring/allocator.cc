@@ -253,11 +253,12 @@ Status Allocator::State::restore(const Stored& stored) {
         reinterpret_cast<const std::uint8_t*>(ring_it->second.data()), ring_it->second.size());
     Result<Ring> restored = Ring::decode(bytes, config.self.name);
     if (!restored.ok()) {
-      return Status::corruption("stored ring is not valid: " + restored.status().message());
+      return Status::corruption("stored ring " + std::string(kRingKey) +
+                                " is not valid: " + restored.status().message());
     }
     if (restored->universe() != universe) {
-      return Status::corruption("stored ring covers " + restored->universe().to_string() +
-                                ", not " + universe.to_string());
+      return Status::corruption("stored ring " + std::string(kRingKey) + " covers " +
+                                restored->universe().to_string() + ", not " + universe.to_string());
     }
     ring = std::move(*restored);
   }
@@ -267,8 +268,8 @@ Status Allocator::State::restore(const Stored& stored) {
         reinterpret_cast<const std::uint8_t*>(paxos_it->second.data()), paxos_it->second.size());
     Result<PaxosPersistent> promised = Paxos::decode_persistent(bytes);
     if (!promised.ok()) {
-      return Status::corruption("stored consensus state is not valid: " +
-                                promised.status().message());
+      return Status::corruption("stored consensus state " + std::string(kPaxosKey) +
+                                " is not valid: " + promised.status().message());
     }
     paxos_persistent = *promised;
   }

@@ -261,5 +261,61 @@ TEST_F(DaemonTest, ACorruptStoreIsRefusedNeverWiped) {
             200u);  // the pool is still there
 }
 
+// The first key with `prefix` in a stopped daemon's LevelDB ("" if none).
+std::string first_key(const std::string& path, const std::string& prefix) {
+  leveldb::DB* raw = nullptr;
+  EXPECT_TRUE(leveldb::DB::Open(leveldb::Options(), path, &raw).ok());
+  std::unique_ptr<leveldb::DB> db(raw);
+  std::unique_ptr<leveldb::Iterator> it(db->NewIterator(leveldb::ReadOptions()));
+  it->Seek(prefix);
+  return it->Valid() && it->key().starts_with(prefix) ? it->key().ToString() : std::string();
+}
+
+void erase_key(const std::string& path, const std::string& key) {
+  leveldb::DB* raw = nullptr;
+  EXPECT_TRUE(leveldb::DB::Open(leveldb::Options(), path, &raw).ok());
+  std::unique_ptr<leveldb::DB> db(raw);
+  EXPECT_TRUE(db->Delete(leveldb::WriteOptions(), key).ok());
+}
+
+// Allocation keys and values, the ring and the consensus record: each corruption, including
+// a deeply nested CBOR ring, refuses the start naming the key, and deletes nothing.
+TEST_F(DaemonTest, ACorruptAllocationRingOrPaxosRecordIsRefusedNeverWiped) {
+  {
+    RunningDaemon d(config_);
+    ASSERT_TRUE(d.started().ok());
+    plugin("/IpamDriver.RequestPool", R"({"Pool":"10.99.1.0/24"})");
+    plugin("/IpamDriver.RequestAddress", R"({"PoolID":"weave-10.99.1.0/24"})");
+  }
+  const std::string held = first_key(config_.db_path, "a/");
+  ASSERT_FALSE(held.empty());
+  const std::string stray = "a/4nothex";
+  struct Case {
+    std::string key;
+    std::string bad;
+  };
+  for (const Case& c :
+       {Case{held, "garbage"}, Case{held, ""}, Case{held, "99 owner"}, Case{stray, "32 x"},
+        Case{"m/ring", "\xff\xff"}, Case{"m/ring", std::string(100'000, '\x81')},
+        Case{"m/paxos", std::string(100'000, '\x9f')}}) {
+    std::string good = poke(config_.db_path, c.key, c.bad);
+    {
+      RunningDaemon d(config_);
+      EXPECT_FALSE(d.started().ok()) << c.key << " = " << c.bad.substr(0, 20);
+      EXPECT_NE(d.started().message().find(c.key), std::string::npos) << d.started().message();
+    }
+    if (c.key == stray) {
+      erase_key(config_.db_path, stray);
+    } else if (good.empty() && c.key != held) {
+      erase_key(config_.db_path, c.key);  // the record was absent before
+    } else {
+      poke(config_.db_path, c.key, good);
+    }
+  }
+  RunningDaemon d(config_);
+  ASSERT_TRUE(d.started().ok()) << d.started().to_string();
+  EXPECT_EQ(allocations().size(), 1u);
+}
+
 }  // namespace
 }  // namespace wipam::driver

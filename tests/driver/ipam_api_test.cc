@@ -341,5 +341,113 @@ TEST_F(IpamApiTest, CorruptStoredPoolIsRefused) {
   }
 }
 
+// Swarm (issue 17): the manager allocates the pool, gateway and task addresses through us;
+// then the node running a task asks for the same pool and, as static addresses, the same
+// gateway and task address. Those re-requests are the same allocation, counted, so the
+// address is freed only by the last of the releases. Local networks are unchanged.
+class SwarmIpamTest : public IpamApiTest {
+ protected:
+  std::string swarm_pool() {
+    return ok("/IpamDriver.RequestPool",
+              json{{"AddressSpace", "weaveglobal"}, {"Pool", "10.32.51.0/24"}, {"Options", {}}}
+                  .dump())["PoolID"];
+  }
+  IpamApi::Outcome ask(const std::string& id, const std::string& address, bool gateway) {
+    json options = gateway ? json{{"RequestAddressType", "com.docker.network.gateway"}} : json();
+    return api_.handle("/IpamDriver.RequestAddress",
+                       json{{"PoolID", id}, {"Address", address}, {"Options", options}}.dump());
+  }
+  IpamApi::Outcome release(const std::string& id, const std::string& address) {
+    return api_.handle("/IpamDriver.ReleaseAddress",
+                       json{{"PoolID", id}, {"Address", address}}.dump());
+  }
+  static ring::Address addr(const char* text) { return *ring::Address::parse(text); }
+};
+
+TEST_F(SwarmIpamTest, ANodesReRequestOfTheManagersAddressesIsTheSameAllocation) {
+  std::string id = swarm_pool();
+  EXPECT_EQ(swarm_pool(), id);  // the node's RequestPool for the manager's subnet
+  EXPECT_TRUE(api_.pools().at(id).swarm);
+  g_held[addr("10.32.51.1")] = IpamApi::kGatewayOwnerPrefix + id;  // the manager's gateway
+  g_held[addr("10.32.51.2")] = "10.32.51.2";                       // a task's address
+  for (auto [address, gateway] : {std::pair{"10.32.51.1", true}, std::pair{"10.32.51.2", false}}) {
+    IpamApi::Outcome again = ask(id, address, gateway);
+    ASSERT_TRUE(again.reply) << address << ": went to the allocator as a claim";
+    EXPECT_EQ(again.reply->status, 200u) << again.reply->body;
+    EXPECT_EQ(json::parse(again.reply->body)["Address"], std::string(address) + "/24");
+    ASSERT_EQ(again.writes.size(), 1u);  // the count is durable before the answer
+  }
+  EXPECT_EQ(api_.pools().at(id).rerequests.at(addr("10.32.51.2")), 1u);
+  IpamApi::Outcome first = release(id, "10.32.51.2");  // the node's, or the manager's
+  ASSERT_TRUE(first.reply);
+  EXPECT_FALSE(first.command) << "the first of two releases freed the address";
+  IpamApi::Outcome last = release(id, "10.32.51.2");
+  ASSERT_TRUE(last.command);
+  auto* freed = std::get_if<ring::ReleaseCommand>(&*last.command);
+  ASSERT_NE(freed, nullptr);
+  EXPECT_EQ(freed->address, addr("10.32.51.2"));
+  EXPECT_EQ(freed->owner, std::optional<std::string>("10.32.51.2"));
+}
+
+TEST_F(SwarmIpamTest, TheManagersOwnReRequestAfterARestartAddsNoHold) {
+  std::string id = swarm_pool();
+  g_held[addr("10.32.51.2")] = "10.32.51.2";
+  IpamApi::Outcome restore = api_.handle(
+      "/IpamDriver.RequestAddress", json{{"PoolID", id},
+                                         {"Address", "10.32.51.2"},
+                                         {"Options", {{"com.docker.network.ipam.serial", "true"}}}}
+                                        .dump());
+  ASSERT_TRUE(restore.reply);
+  EXPECT_EQ(restore.reply->status, 200u);
+  EXPECT_TRUE(api_.pools().at(id).rerequests.empty());
+  EXPECT_TRUE(release(id, "10.32.51.2").command) << "its one release frees it";
+}
+
+TEST_F(SwarmIpamTest, OtherClaimsInASwarmPoolAndEveryClaimInALocalPoolGoToTheAllocator) {
+  std::string id = swarm_pool();
+  g_held[addr("10.32.51.1")] = IpamApi::kGatewayOwnerPrefix + id;
+  g_held[addr("10.32.51.3")] = "cni:net:c1:eth0";
+  EXPECT_TRUE(ask(id, "10.32.51.1", false).command) << "a task may not re-request the gateway";
+  EXPECT_TRUE(ask(id, "10.32.51.3", false).command) << "a CNI address is no re-request";
+  EXPECT_TRUE(ask(id, "10.32.51.4", false).command) << "a free address is claimed as usual";
+  std::string local = pool("10.32.52.0/24");
+  g_held[addr("10.32.52.5")] = "10.32.52.5";
+  EXPECT_TRUE(ask(local, "10.32.52.5", false).command) << "a local --ip of a used address";
+  EXPECT_TRUE(api_.pools().at(local).rerequests.empty());
+}
+
+TEST_F(SwarmIpamTest, ANodesLocalRequestForASwarmSubnetIsTheSwarmPool) {
+  std::string id = swarm_pool();
+  // What dockerd 20.10 sends when a node re-creates the overlay for a task.
+  EXPECT_EQ(pool("10.32.51.0/24"), id);
+  EXPECT_TRUE(api_.pools().at(id).swarm);
+  EXPECT_EQ(api_.pools().at(id).refs, 2u);
+  pool("10.32.53.0/24");
+  EXPECT_NE(
+      err("/IpamDriver.RequestPool", R"({"AddressSpace":"weaveglobal","Pool":"10.32.53.0/24"})")
+          .find("in use by a local network"),
+      std::string::npos);
+  EXPECT_FALSE(api_.pools().at("weave-10.32.53.0/24").swarm);
+}
+
+TEST_F(SwarmIpamTest, TheCountsSurviveARestoreAndBadOnesAreRefused) {
+  std::string id = swarm_pool();
+  g_held[addr("10.32.51.2")] = "10.32.51.2";
+  IpamApi::Outcome again = ask(id, "10.32.51.2", false);
+  ASSERT_EQ(again.writes.size(), 1u);
+  IpamApi restored(cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24, holder_of);
+  ASSERT_TRUE(restored.restore({{again.writes[0].key, *again.writes[0].value}}).ok());
+  EXPECT_TRUE(restored.pools().at(id).swarm);
+  EXPECT_EQ(restored.pools().at(id).rerequests.at(addr("10.32.51.2")), 1u);
+  for (const char* value :
+       {R"({"subnet":"10.32.51.0/24","refs":1,"swarm":1})",
+        R"({"subnet":"10.32.51.0/24","refs":1,"swarm":true,"rerequests":{"10.99.0.1":1}})",
+        R"({"subnet":"10.32.51.0/24","refs":1,"swarm":true,"rerequests":{"10.32.51.2":0}})",
+        R"({"subnet":"10.32.51.0/24","refs":1,"swarm":true,"rerequests":[]})"}) {
+    IpamApi bad(cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24, holder_of);
+    EXPECT_EQ(bad.restore({{"p/" + id, value}}).code(), Code::kCorruption) << value;
+  }
+}
+
 }  // namespace
 }  // namespace wipam::driver

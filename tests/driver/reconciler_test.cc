@@ -105,6 +105,17 @@ TEST_F(ReconcilerTest, BindsAnonymousAllocationsDockerShowsOnAContainer) {
   EXPECT_TRUE(plan.refused.empty());
 }
 
+TEST_F(ReconcilerTest, AnEndpointThatIsNoContainerKeepsItsAddressUnbound) {
+  // A swarm node's load balancer shows in network inspect as "lb-<network>".
+  DockerView docker = with(view(), "10.99.1.5", "lb-ov");
+  std::map<Address, std::string> ours{{ip("10.99.1.5"), "10.99.1.5"}};
+  for (Millis now : {Millis{0}, Millis{5000}}) {
+    Reconciler::Plan plan = reconciler_.plan(now, docker, ours, pools_);
+    EXPECT_TRUE(plan.binds.empty()) << "bound to " << plan.binds[0].owner;
+    EXPECT_TRUE(plan.releases.empty()) << "it is held, so never a leak";
+  }
+}
+
 TEST_F(ReconcilerTest, ReleasesOnlyAfterTheGracePeriodAndOnlyThePluginsOwnAllocations) {
   DockerView docker = view();
   docker.reserved.insert(ip("10.99.1.254"));
