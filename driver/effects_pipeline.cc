@@ -14,6 +14,15 @@ void EffectsPipeline::submit(ring::Effects effects) {
     release_(effects);  // nothing to wait for
     return;
   }
+  if (only_forgets(effects)) {
+    // A release: answered now, durable later. The store applies writes in order, so a
+    // later allocation of the same address is durable only after this delete is; a crash
+    // before it lands loses the release (a leak reconcile frees), never adds a holder.
+    ring::Effects answer;
+    answer.replies = std::move(effects.replies);
+    effects.replies.clear();
+    release_(answer);
+  }
   std::uint64_t sequence = next_sequence_++;
   bool has_writes = !effects.writes.empty();
   std::vector<ring::StoreWrite> writes = std::move(effects.writes);
@@ -23,6 +32,18 @@ void EffectsPipeline::submit(ring::Effects effects) {
   } else {
     release_ready();
   }
+}
+
+bool EffectsPipeline::only_forgets(const ring::Effects& effects) {
+  if (effects.writes.empty() || !effects.messages.empty()) {
+    return false;
+  }
+  for (const ring::StoreWrite& w : effects.writes) {
+    if (w.value.has_value()) {
+      return false;
+    }
+  }
+  return true;
 }
 
 void EffectsPipeline::on_durable(std::uint64_t sequence, const Status& status) {

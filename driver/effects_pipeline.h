@@ -3,7 +3,10 @@
 // Writes go to the store at once (its writer thread group-commits them); the messages and
 // replies of an Effects are released only when its writes, and every earlier Effects'
 // writes, are durable. That is the promise the allocator relies on: nothing it says leaves
-// this process before the state it says it from is on disk. After a write fails, no
+// this process before the state it says it from is on disk. One exception, by design: an
+// Effects whose writes only delete keys and that sends no message (a release) is answered
+// at once. Its deletes still go to the store in order, so nothing written after them, such
+// as a new allocation of the freed address, is durable before they are. After a write fails, no
 // Effects (that one or any later) sends a message, and their replies go out as errors.
 // Loop-confined.
 #pragma once
@@ -41,6 +44,8 @@ class EffectsPipeline {
     ring::Effects effects;
     bool durable = false;
   };
+  // True iff `effects` only deletes keys and sends no message: its replies may go early.
+  static bool only_forgets(const ring::Effects& effects);
   void on_durable(std::uint64_t sequence, const Status& status);
   void release_ready();
   void fail_now(ring::Effects& effects);

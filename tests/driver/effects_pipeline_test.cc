@@ -78,6 +78,41 @@ TEST_F(EffectsPipelineTest, LaterEffectsWaitBehindEarlierWrites) {
 
 // After a failed write memory may hold what the disk does not: nothing decided then or
 // later leaves, even when a later write succeeds (a full disk with a little room again).
+// Issue 15: a release is answered before its delete is durable, while an allocation after
+// it still waits for both; the writer "crashing" between them (never completing) leaves the
+// allocation unanswered, so no client learns of state the disk may lack.
+TEST_F(EffectsPipelineTest, AReleaseIsAnsweredAtOnceAndALaterAllocationWaitsForItsDelete) {
+  ring::Effects release;
+  release.writes.push_back({"a/4000000000000000000000000000a0a01", std::nullopt});
+  release.replies.push_back({1, Status(), {}, {}});
+  pipeline_.submit(std::move(release));
+  EXPECT_EQ(released_, std::vector<ring::RequestId>{1});
+  ASSERT_EQ(pending_writes_.size(), 1u);  // the delete itself still goes to the store
+  ring::Effects allocation;
+  allocation.writes.push_back({"a/4000000000000000000000000000a0a01", "32 next"});
+  allocation.replies.push_back({2, Status(), {}, {}});
+  pipeline_.submit(std::move(allocation));
+  EXPECT_EQ(released_, std::vector<ring::RequestId>{1}) << "answered before the write";
+  complete_next();  // the delete lands; the writer dies before the allocation's write
+  EXPECT_EQ(released_, std::vector<ring::RequestId>{1});
+  complete_next();
+  EXPECT_EQ(released_, (std::vector<ring::RequestId>{1, 2}));
+}
+
+TEST_F(EffectsPipelineTest, ADeleteWithAMessageOrAPutStillWaits) {
+  ring::Effects with_message = effects(1, false);
+  with_message.writes.push_back({"a/x", std::nullopt});
+  pipeline_.submit(std::move(with_message));
+  ring::Effects with_put = effects(2, true);
+  with_put.messages.clear();
+  with_put.writes.push_back({"a/y", std::nullopt});
+  pipeline_.submit(std::move(with_put));
+  EXPECT_TRUE(released_.empty());
+  complete_next();
+  complete_next();
+  EXPECT_EQ(released_, (std::vector<ring::RequestId>{1, 2}));
+}
+
 TEST_F(EffectsPipelineTest, AFailedWriteSendsNothingOfItsOwnOrOfAnyLaterEffects) {
   pipeline_.submit(effects(1, true));
   pipeline_.submit(effects(2, true));
