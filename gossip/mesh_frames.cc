@@ -1,0 +1,139 @@
+// Mesh, the frames an established link carries: topology merges, flooded broadcasts
+// (validated by the handler before relay), routed unicasts and gossip, with the source
+// checks of WIRE_FORMAT.md section 5. Part of class Mesh (gossip/mesh.h); loop-confined.
+#include <algorithm>
+
+#include "gossip/mesh.h"
+
+namespace wipam::gossip {
+
+void Mesh::on_frame(const std::shared_ptr<Connection>& connection, FrameType type, Bytes body) {
+  switch (type) {
+    case FrameType::kTopology:
+      handle_topology(connection, body);
+      return;
+    case FrameType::kBroadcast:
+      handle_broadcast(connection, body);
+      return;
+    case FrameType::kUnicast:
+      handle_unicast(connection, std::move(body));
+      return;
+    case FrameType::kGossip: {
+      Result<Bytes> payload = decode_gossip(body);
+      if (!payload.ok()) {
+        connection->close(payload.status());
+        return;
+      }
+      ring::PeerName from = connection->remote().identity.name;
+      Status accepted = handler_.on_message(from, Delivery::kGossip, *payload);
+      if (!accepted.ok()) {
+        log("warn", "refused gossip from " + from.to_string() + ": " + accepted.message());
+      }
+      return;
+    }
+    default:
+      connection->close(
+          Status::corruption("unexpected frame type " + std::to_string(static_cast<int>(type))));
+  }
+}
+
+void Mesh::handle_topology(const std::shared_ptr<Connection>& from, const Bytes& body) {
+  Result<std::vector<PeerEntry>> entries = decode_topology(body);
+  if (!entries.ok()) {
+    from->close(entries.status());
+    return;
+  }
+  const ring::PeerIdentity& link = from->remote().identity;
+  for (const PeerEntry& entry : *entries) {
+    // A peer sends only its own entry in its name: another incarnation there is forged.
+    if (entry.identity.name == link.name && entry.identity.uid != link.uid) {
+      from->close(Status::corruption("topology from " + link.to_string() +
+                                     " speaks for it as another incarnation (uid " +
+                                     std::to_string(entry.identity.uid) + ")"));
+      return;
+    }
+  }
+  std::vector<PeerEntry> changed = topology_.merge(*entries);
+  if (!changed.empty()) {
+    bool ours = std::any_of(changed.begin(), changed.end(), [&](const PeerEntry& e) {
+      return e.identity.name == config_.self.name;
+    });
+    send_to_all(encode_topology(changed), ours ? nullptr : from.get());
+  }
+  notify_reachability();
+}
+
+void Mesh::handle_broadcast(const std::shared_ptr<Connection>& from, const Bytes& body) {
+  Result<BroadcastMessage> message = decode_broadcast(body);
+  if (!message.ok()) {
+    from->close(message.status());
+    return;
+  }
+  const ring::PeerIdentity& link = from->remote().identity;
+  if (message->source == link.name && message->source_uid != link.uid) {
+    from->close(Status::corruption("broadcast from " + link.to_string() +
+                                   " claims another incarnation of it as its source"));
+    return;
+  }
+  if (message->source == config_.self.name) {
+    // Our own, come round a cycle (or forged in our name): never delivered or relayed.
+    if (message->source_uid != config_.self.uid) {
+      log("debug", "refused a broadcast in our name with another uid, via " + link.to_string());
+    }
+    return;
+  }
+  if (windows_.size() >= 2 * config_.limits.max_peers) {
+    std::erase_if(windows_, [&](const auto& w) { return !topology_.reachable(w.first.first); });
+  }
+  if (!windows_[{message->source, message->source_uid}].accept(message->seq)) {
+    return;
+  }
+  // Accepted by the handler first: a payload it refuses goes no further than us.
+  Status accepted = handler_.on_message(message->source, Delivery::kBroadcast, message->payload);
+  if (!accepted.ok()) {
+    log("warn", "refused a broadcast from " + message->source.to_string() + " via " +
+                    link.to_string() + ", not relayed: " + accepted.message());
+    return;
+  }
+  send_to_all(body, from.get());
+}
+
+void Mesh::handle_unicast(const std::shared_ptr<Connection>& from, Bytes body) {
+  Result<UnicastMessage> message = decode_unicast(body);
+  if (!message.ok()) {
+    from->close(message.status());
+    return;
+  }
+  const ring::PeerIdentity& sender = from->remote().identity;
+  if (message->hops_left == kMaxHops && message->source != sender.name) {
+    // Not relayed yet, so the link's peer sent it: its source must be that peer.
+    from->close(Status::corruption("unicast from " + sender.to_string() + " claims source " +
+                                   message->source.to_string() + " on its first hop"));
+    return;
+  }
+  if (message->source == config_.self.name) {
+    log("warn", "refused a unicast in our name via " + sender.to_string());
+    return;
+  }
+  if (message->destination == config_.self.name) {
+    Status accepted = handler_.on_message(message->source, Delivery::kUnicast, message->payload);
+    if (!accepted.ok()) {
+      log("warn",
+          "refused a unicast from " + message->source.to_string() + ": " + accepted.message());
+    }
+    return;
+  }
+  std::optional<ring::PeerName> next = topology_.next_hop(message->destination);
+  auto link = next ? established_.find(*next) : established_.end();
+  if (message->hops_left <= 1 || link == established_.end()) {
+    log("debug", "dropped a unicast from " + message->source.to_string() + " to " +
+                     message->destination.to_string() + ": no route");
+    return;
+  }
+  --message->hops_left;
+  if (!link->second->send(encode_unicast(*message)).ok()) {
+    log("debug", "dropped a relayed unicast: next hop's queue is full");
+  }
+}
+
+}  // namespace wipam::gossip
