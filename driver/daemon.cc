@@ -1,5 +1,6 @@
 #include "driver/daemon.h"
 
+#include <algorithm>
 #include <random>
 #include <unistd.h>
 
@@ -245,6 +246,9 @@ void Daemon::on_plugin_request(const HttpRequest& request, Responder respond) {
   if (!out.note.empty()) {
     log(LogLevel::kWarn, "plugin", out.note, {{"path", request.target}});
   }
+  if (out.retired_swarm_pool) {
+    free_retired_pool(out.retired_swarm_pool->id, out.retired_swarm_pool->subnet);
+  }
   auto answer = [respond, target = request.target](const ApiReply& reply) {
     if (reply.status != 200) {
       log(LogLevel::kWarn, "plugin", "refused", {{"path", target}, {"reply", reply.body}});
@@ -299,6 +303,14 @@ Status Daemon::watch_docker() {
 // Records which container holds each anonymous plugin allocation, so the container's exit
 // can release exactly its addresses (never an address alone: it may be someone else's now).
 void Daemon::bind_containers(const DockerNetwork& network) {
+  // A swarm task's address lives as long as the manager's request, not the container:
+  // binding it would let the container's exit free an address the manager still holds.
+  for (const auto& [id, pool] : ipam_->pools()) {
+    if (pool.swarm && std::find(network.subnets.begin(), network.subnets.end(), pool.subnet) !=
+                          network.subnets.end()) {
+      return;
+    }
+  }
   const auto& allocations = allocator_->allocations();
   for (const auto& [address, container] : network.containers) {
     auto it = allocations.find(address);
@@ -306,6 +318,24 @@ void Daemon::bind_containers(const DockerNetwork& network) {
         is_container_id(container)) {  // not an endpoint such as a swarm "lb-<network>"
       run(ring::BindCommand{address, container}, [](const ring::Reply&) {});
     }
+  }
+}
+
+// A swarm manager deallocates a removed service's tasks lazily and may release the pool
+// first; after the last ReleasePool no call will free what is left in that subnet.
+void Daemon::free_retired_pool(const std::string& pool_id, const ring::Cidr& subnet) {
+  std::vector<ring::ReleaseCommand> releases;
+  for (const auto& [address, holder] : allocator_->allocations()) {
+    if (subnet.range().contains(address) && IpamApi::dockerd_owns(pool_id, address, holder)) {
+      releases.push_back({address, holder});
+    }
+  }
+  if (!releases.empty()) {
+    log(LogLevel::kInfo, "plugin", "swarm pool released: freeing the addresses left in it",
+        {{"pool", pool_id}, {"count", std::to_string(releases.size())}});
+  }
+  for (auto& release : releases) {
+    run(std::move(release), [](const ring::Reply&) {});
   }
 }
 

@@ -65,6 +65,7 @@ class Daemon : public gossip::MeshHandler {
   void fail_writes(const Status& status, ring::Effects& effects);
   Status watch_docker();
   void bind_containers(const DockerNetwork& network);
+  void free_retired_pool(const std::string& pool_id, const ring::Cidr& subnet);
   void reconcile(const DockerView& docker);
   void save_docker_since();
   void schedule_tick();

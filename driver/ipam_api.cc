@@ -336,6 +336,9 @@ IpamApi::Outcome IpamApi::release_pool(const json& request) {
   auto it = pools_.find(*id);
   if (it != pools_.end()) {
     if (--it->second.refs == 0) {
+      if (it->second.swarm) {
+        out.retired_swarm_pool = Outcome::RetiredPool{*id, it->second.subnet};
+      }
       pools_.erase(it);
     }
     out.writes.push_back(pool_write(*id));
@@ -457,9 +460,13 @@ std::optional<std::string> IpamApi::releasable_owner(const std::string& pool_id,
   if (!holder) {
     return std::nullopt;
   }
-  bool plugin = *holder == address.to_string() || is_container_id(*holder) ||
-                *holder == kGatewayOwnerPrefix + pool_id;
-  return plugin ? holder : std::nullopt;
+  return dockerd_owns(pool_id, address, *holder) ? holder : std::nullopt;
+}
+
+bool IpamApi::dockerd_owns(const std::string& pool_id, const ring::Address& address,
+                           const std::string& holder) {
+  return holder == address.to_string() || is_container_id(holder) ||
+         holder == kGatewayOwnerPrefix + pool_id;
 }
 
 bool IpamApi::is_rerequest(const ring::Address& address, const std::string& owner) const {

@@ -52,7 +52,19 @@ class IpamApi {
     std::optional<ApiReply> reply;
     std::optional<ring::Command> command;
     std::function<ApiReply(const ring::Reply&)> finish;
+    // A swarm pool's last ReleasePool: dockerd will release nothing more in it (its own
+    // IPAM drops a pool's addresses with the pool), so what it still holds there must go.
+    struct RetiredPool {
+      std::string id;
+      ring::Cidr subnet;
+    };
+    std::optional<RetiredPool> retired_swarm_pool;
   };
+
+  // True iff `holder` is an owner dockerd's calls in pool `pool_id` create: an anonymous
+  // address, one the events stream bound to a container, or the pool's gateway.
+  static bool dockerd_owns(const std::string& pool_id, const ring::Address& address,
+                           const std::string& holder);
 
   // Who holds an address now (its owner), if anyone: a release must know whose it frees.
   using HolderOf = std::function<std::optional<std::string>(const ring::Address&)>;

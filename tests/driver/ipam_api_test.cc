@@ -389,6 +389,26 @@ TEST_F(SwarmIpamTest, ANodesReRequestOfTheManagersAddressesIsTheSameAllocation) 
   EXPECT_EQ(freed->owner, std::optional<std::string>("10.32.51.2"));
 }
 
+TEST_F(SwarmIpamTest, OnlyTheLastReleasePoolOfASwarmPoolRetiresItsAddresses) {
+  std::string id = swarm_pool();
+  swarm_pool();  // the node's
+  auto release_pool = [&](const std::string& pool_id) {
+    return api_.handle("/IpamDriver.ReleasePool", json{{"PoolID", pool_id}}.dump());
+  };
+  EXPECT_FALSE(release_pool(id).retired_swarm_pool) << "the manager still has the network";
+  IpamApi::Outcome last = release_pool(id);
+  ASSERT_TRUE(last.retired_swarm_pool);
+  EXPECT_EQ(last.retired_swarm_pool->id, id);
+  EXPECT_EQ(last.retired_swarm_pool->subnet.to_string(), "10.32.51.0/24");
+  std::string local = pool("10.32.52.0/24");
+  EXPECT_FALSE(release_pool(local).retired_swarm_pool) << "a local pool's leaks are reconcile's";
+  // What a retired pool frees: only what dockerd's calls in that pool created.
+  EXPECT_TRUE(IpamApi::dockerd_owns(id, addr("10.32.51.4"), "10.32.51.4"));
+  EXPECT_TRUE(IpamApi::dockerd_owns(id, addr("10.32.51.1"), IpamApi::kGatewayOwnerPrefix + id));
+  EXPECT_FALSE(IpamApi::dockerd_owns(id, addr("10.32.51.3"), "cni:net:c1:eth0"));
+  EXPECT_FALSE(IpamApi::dockerd_owns(id, addr("10.32.51.1"), IpamApi::kGatewayOwnerPrefix + local));
+}
+
 TEST_F(SwarmIpamTest, TheManagersOwnReRequestAfterARestartAddsNoHold) {
   std::string id = swarm_pool();
   g_held[addr("10.32.51.2")] = "10.32.51.2";

@@ -94,6 +94,11 @@ attached=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$net\").IPAdd
 check "docker run --net on the attachable overlay gets another address ($attached)" \
   "[[ '$attached' == 10.51.1.* ]] && ! echo '$tasks' | grep -qx '$attached'"
 
+# By now the tasks' connect events have been handled; a bind would show the container as owner.
+bound_tasks() { for a in $tasks; do cli ps 2>/dev/null | grep -E "^[0-9a-f]{64} $a/"; done; }
+check "a task's address stays the manager's request, never bound to its container" \
+  "sleep 2; [ -z \"\$(bound_tasks)\" ]"
+
 first_task=$(echo "$tasks" | head -1)
 docker network create -d bridge --ipam-driver "$plugin" --subnet 10.51.2.0/24 "$local_net" >/dev/null
 check "on a local network a claim of an address in use is still refused" \
