@@ -3,6 +3,8 @@
 #   start  install docker.io if missing, start dockerd if nothing answers, build the test image
 #   stop   stop dockerd, but only if `start` started it (never someone else's daemon)
 #   image  print the test image name
+#   import SOCKET  build the test image into the dockerd at unix://SOCKET if it lacks it
+#          (scripts/hosts.sh: each of its Docker hosts gets the same image)
 # `start` is idempotent: when everything is already up it only runs two quick checks.
 set -euo pipefail
 
@@ -63,9 +65,10 @@ start_daemon() {
 }
 
 # A registry-free busybox image: static busybox plus one symlink per applet in /bin.
+# Arguments go to every docker command (e.g. -H unix://SOCKET); none: the local dockerd.
 build_image() {
-  docker image inspect "$image" >/dev/null 2>&1 && return
-  say "building $image"
+  docker "$@" image inspect "$image" >/dev/null 2>&1 && return
+  say "building $image${*:+ in $*}"
   root=$(mktemp -d)
   trap 'rm -rf "$root"' EXIT
   mkdir -p "$root"/{bin,etc,tmp,root,proc,sys,dev}
@@ -75,7 +78,7 @@ build_image() {
   done
   printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$root/etc/passwd"
   printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
-  tar -C "$root" --numeric-owner -c . | docker import -c 'CMD ["sh"]' - "$image" >/dev/null
+  tar -C "$root" --numeric-owner -c . | docker "$@" import -c 'CMD ["sh"]' - "$image" >/dev/null
 }
 
 stop_daemon() {
@@ -95,5 +98,8 @@ case "${1:-}" in
     build_image ;;
   stop) stop_daemon ;;
   image) echo "$image" ;;
-  *) echo "usage: $0 start|stop|image" >&2; exit 2 ;;
+  import)
+    [ -n "${2:-}" ] || { echo "usage: $0 import SOCKET" >&2; exit 2; }
+    build_image -H "unix://$2" ;;
+  *) echo "usage: $0 start|stop|image|import SOCKET" >&2; exit 2 ;;
 esac
