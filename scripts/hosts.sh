@@ -4,6 +4,8 @@
 #   down    stop and remove everything `up` recorded; idempotent, never touches anything else
 #   status  one line per host: its namespace, dockerd, weave-ipam status
 #   env I   print `export DOCKER_HOST=...` for host I
+#   kill I  SIGKILL host I's weave-ipam (a crash: no shutdown, no final write)
+#   start I start host I's weave-ipam again, with the same state and flags as `up` gave it
 # Host I is a network namespace PREFIX-hI whose veth lan0 (10.200.0.I/24) is a port of the
 # bridge "lan". That bridge lives in a namespace of its own, PREFIX-lan: in the root
 # namespace, Docker's br_netfilter and FORWARD DROP policy would drop the bridged traffic,
@@ -15,6 +17,11 @@
 #   - weave-ipam launch: plugin socket hI/plugins/weave.sock (Docker sees driver "weave"),
 #     admin socket hI/admin.sock, status on http://10.200.0.I:6784, gossip on :6783, the
 #     other hosts as peers, --ipalloc-init consensus=N, range $WIPAM_HOSTS_RANGE.
+# With WIPAM_HOSTS_PLUGIN=managed, host I's weave-ipam is instead the managed (v2) plugin
+# weave-ipam:latest in its dockerd (scripts/build-plugin.sh from the static binary
+# WIPAM_STATIC_BINARY, default build/static/weave-ipam), with PEERS, IPALLOC_RANGE,
+# IPALLOC_INIT and its state, admin socket and Docker socket in hI/; networks then use
+# --ipam-driver weave-ipam:latest. `kill` and `start` need the legacy peers.
 # Environment: WIPAM_BIN (the weave-ipam binary; default build/release, else build/asan),
 # WIPAM_HOSTS_DIR (state, default /tmp/wipam-hosts), WIPAM_HOSTS_PREFIX (namespace names,
 # default wipam), WIPAM_HOSTS_RANGE (default 10.60.0.0/16), WIPAM_HOSTS_ARGS (more launch
@@ -25,6 +32,10 @@ state=${WIPAM_HOSTS_DIR:-/tmp/wipam-hosts}
 prefix=${WIPAM_HOSTS_PREFIX:-wipam}
 range=${WIPAM_HOSTS_RANGE:-10.60.0.0/16}
 lan_ns=$prefix-lan
+mode=${WIPAM_HOSTS_PLUGIN:-legacy}
+[[ $mode =~ ^(legacy|managed)$ ]] || { echo "hosts.sh: WIPAM_HOSTS_PLUGIN is legacy or managed" >&2; exit 2; }
+static_bin=${WIPAM_STATIC_BINARY:-$repo/build/static/weave-ipam}
+plugin_name=weave-ipam:latest
 
 say() { echo "hosts.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -118,6 +129,22 @@ start_peer() {
   echo $! >"$d/weave.pid"
 }
 
+# The managed plugin in host I's dockerd, configured like start_peer's process.
+start_plugin() {
+  local i=$1 n=$2 d peers=() j
+  d=$(dir_of "$i")
+  for j in $(seq "$n"); do [ "$j" = "$i" ] || peers+=("$(addr_of "$j")"); done
+  mkdir -p "$d/weave" "$d/admin"
+  ln -sfn "$d/admin/admin.sock" "$d/admin.sock"  # where the legacy peer's socket would be
+  DOCKER_HOST="unix://$d/docker.sock" WIPAM_STATIC_BINARY="$static_bin" \
+    "$repo/scripts/build-plugin.sh" "$plugin_name" >/dev/null
+  dk "$i" plugin set "$plugin_name" IPALLOC_RANGE="$range" IPALLOC_INIT="consensus=$n" \
+    PEERS="${peers[*]}" state.source="$d/weave" admin.source="$d/admin" \
+    docker.source="$d/docker.sock" \
+    EXTRA_ARGS="--http-addr $(addr_of "$i"):6784 --nickname host$i ${WIPAM_HOSTS_ARGS:-}"
+  dk "$i" plugin enable "$plugin_name" >/dev/null
+}
+
 # dockerd for host I, with extra flags (e.g. a storage driver); it writes its own pidfile.
 start_dockerd() {
   local i=$1 d
@@ -167,6 +194,10 @@ up() {
   fi
   [ -n "$bin" ] && [ -x "$bin" ] || die "no weave-ipam binary: set WIPAM_BIN or build it"
   bin=$(readlink -f "$bin")
+  if [ "$mode" = managed ]; then
+    [ -x "$static_bin" ] || die "no static binary $static_bin for the managed plugin (scripts/build-static.sh)"
+    static_bin=$(readlink -f "$static_bin")
+  fi
   [ -e "$state/created" ] && die "$state is already up (run: $0 down)"
   for name in "$lan_ns" $(for i in $(seq "$n"); do ns_of "$i"; done); do
     [ -e "/var/run/netns/$name" ] && die "network namespace $name exists and is not ours"
@@ -175,6 +206,10 @@ up() {
   mkdir -p "$state"
   : >"$state/created"
   echo "$bin" >"$state/bin"
+  # What `start I` needs to launch a peer again exactly as up did.
+  echo "$range" >"$state/range"
+  echo "${WIPAM_HOSTS_ARGS:-}" >"$state/args"
+  echo "$mode" >"$state/mode"
   # Any failure or interruption from here on takes down whatever was started.
   up_ok=0
   trap '[ "$up_ok" = 1 ] || { say "up failed; cleaning up"; down; }' EXIT
@@ -185,7 +220,9 @@ up() {
     record "host $i"
     make_host_net "$i"
   done
-  for i in $(seq "$n"); do start_peer "$i" "$n"; done
+  if [ "$mode" = legacy ]; then
+    for i in $(seq "$n"); do start_peer "$i" "$n"; done
+  fi
   for i in $(seq "$n"); do start_dockerd "$i"; done
   local storage=()
   for i in $(seq "$n"); do
@@ -199,14 +236,20 @@ up() {
   for i in $(seq "$n"); do
     local d
     d=$(dir_of "$i")
-    our_pid "$d/weave.pid" "$(basename "$bin")" >/dev/null ||
-      { tail -n 20 "$d/weave.log" >&2; die "host $i: weave-ipam is not running"; }
+    if [ "$mode" = legacy ]; then
+      our_pid "$d/weave.pid" "$(basename "$bin")" >/dev/null ||
+        { tail -n 20 "$d/weave.log" >&2; die "host $i: weave-ipam is not running"; }
+    fi
     "$repo/scripts/docker-env.sh" import "$d/docker.sock"
   done
-  for i in $(seq "$n"); do
-    for _ in $(seq 100); do [ -S "$(dir_of "$i")/plugins/weave.sock" ] && break; sleep 0.1; done
-    [ -S "$(dir_of "$i")/plugins/weave.sock" ] || die "host $i: no plugin socket"
-  done
+  if [ "$mode" = managed ]; then
+    for i in $(seq "$n"); do start_plugin "$i" "$n" || die "host $i: the managed plugin did not start"; done
+  else
+    for i in $(seq "$n"); do
+      for _ in $(seq 100); do [ -S "$(dir_of "$i")/plugins/weave.sock" ] && break; sleep 0.1; done
+      [ -S "$(dir_of "$i")/plugins/weave.sock" ] || die "host $i: no plugin socket"
+    done
+  fi
   up_ok=1
   trap - INT TERM HUP
   for i in $(seq "$n"); do
@@ -247,6 +290,39 @@ down() {
   say "down"
 }
 
+# kill_peer I: SIGKILL host I's weave-ipam and wait until it is gone.
+kill_peer() {
+  local d pid exe=weave-ipam
+  [[ ${1:-} =~ ^[0-9]+$ ]] && recorded "host $1" || die "usage: $0 kill I (a host that is up)"
+  [ "$(cat "$state/mode" 2>/dev/null)" != managed ] || die "kill needs the legacy peers"
+  d=$(dir_of "$1")
+  [ -s "$state/bin" ] && exe=$(basename "$(cat "$state/bin")")
+  pid=$(our_pid "$d/weave.pid" "$exe") || die "host $1: weave-ipam is not running"
+  kill -9 "$pid"
+  for _ in $(seq 50); do [ -d "/proc/$pid" ] || return 0; sleep 0.1; done
+  die "host $1: weave-ipam $pid survived SIGKILL"
+}
+
+# restart_peer I: host I's weave-ipam again (its state survives), once its socket answers.
+restart_peer() {
+  local d exe=weave-ipam
+  [[ ${1:-} =~ ^[0-9]+$ ]] && recorded "host $1" || die "usage: $0 start I (a host that is up)"
+  [ "$(cat "$state/mode" 2>/dev/null)" != managed ] || die "start needs the legacy peers"
+  d=$(dir_of "$1")
+  bin=$(cat "$state/bin")
+  range=$(cat "$state/range")
+  WIPAM_HOSTS_ARGS=$(cat "$state/args")
+  our_pid "$d/weave.pid" "$(basename "$bin")" >/dev/null && die "host $1: weave-ipam is running"
+  start_peer "$1" "$(hosts | wc -l)"
+  for _ in $(seq 100); do
+    "$bin" --admin-socket "$d/admin.sock" status >/dev/null 2>&1 && return 0
+    our_pid "$d/weave.pid" "$(basename "$bin")" >/dev/null || break
+    sleep 0.1
+  done
+  tail -n 20 "$d/weave.log" >&2
+  die "host $1: weave-ipam did not start again"
+}
+
 status() {
   [ -f "$state/created" ] || { echo "nothing is up in $state"; return 0; }
   local i d pid line exe=weave-ipam
@@ -260,7 +336,8 @@ status() {
     else
       line+=", dockerd down"
     fi
-    if pid=$(our_pid "$d/weave.pid" "$exe"); then
+    if [ "$(cat "$state/mode" 2>/dev/null)" = managed ] && pid=plugin ||
+      pid=$(our_pid "$d/weave.pid" "$exe"); then
       line+=", weave-ipam $pid: $("$(cat "$state/bin")" --admin-socket "$d/admin.sock" status 2>&1 | sed -n 's/^ *Status: *//p' | head -1)"
     else
       line+=", weave-ipam down"
@@ -276,5 +353,7 @@ case "${1:-}" in
   env)
     [[ ${2:-} =~ ^[0-9]+$ ]] || die "usage: $0 env I"
     echo "export DOCKER_HOST=unix://$(dir_of "$2")/docker.sock" ;;
-  *) echo "usage: $0 up N | down | status | env I" >&2; exit 2 ;;
+  kill) kill_peer "${2:-}" ;;
+  start) restart_peer "${2:-}" ;;
+  *) echo "usage: $0 up N | down | status | env I | kill I | start I" >&2; exit 2 ;;
 esac
