@@ -122,14 +122,15 @@ void AdminApi::handle(const HttpRequest& request, const Responder& plain_respond
            return allocator_.lookup(owner);
          }));
   } else if (method == "GET" && path == "/metrics") {
-    std::size_t connected = 0;
+    GossipFigures gossip;
     if (mesh_) {
       for (const gossip::PeerStatus& p : mesh_->peers()) {
-        connected += p.direct ? 1 : 0;
+        gossip.peers_connected += p.direct ? 1 : 0;
       }
+      gossip.frames = mesh_->counters();
     }
     ring::StatusReport status = allocator_.status();  // built once per scrape
-    respond(200, render_metrics(status, counters_, pool_free(status), connected),
+    respond(200, render_metrics(status, counters_, pool_free(status), gossip),
             "text/plain; version=0.0.4; charset=utf-8");
   } else if (method == "POST" && path == "/prime") {
     run_(ring::PrimeCommand{}, [respond](const ring::Reply& r) {

@@ -38,6 +38,17 @@ std::string label(const std::string& value) {
   return out;
 }
 
+void frame_counts(std::string& out, const char* name, const char* help,
+                  const gossip::FrameCounts& counts) {
+  header(out, name, "counter", help);
+  for (auto [type, value] : {std::pair{"topology", counts.topology},
+                             {"broadcast", counts.broadcast},
+                             {"unicast", counts.unicast},
+                             {"gossip", counts.gossip}}) {
+    out += std::string(name) + "{type=\"" + type + "\"} " + std::to_string(value) + "\n";
+  }
+}
+
 }  // namespace
 
 void Histogram::observe(double seconds) {
@@ -63,7 +74,7 @@ void Histogram::render(std::string& out, const std::string& name, const std::str
 }
 
 std::string render_metrics(const ring::StatusReport& s, const DaemonCounters& c,
-                           const std::vector<PoolFree>& pools, std::size_t peers_connected) {
+                           const std::vector<PoolFree>& pools, const GossipFigures& gossip) {
   std::string out;
   // Weave's gauges, same names and meanings.
   gauge(out, "weave_ips", "Addresses allocated on this peer.", ring::uint128_to_string(s.allocated),
@@ -134,7 +145,13 @@ std::string render_metrics(const ring::StatusReport& s, const DaemonCounters& c,
   gauge(out, "weave_ipam_conflicts", "Addresses held by two peers at once (should be 0).",
         std::to_string(s.conflicts.size()));
   gauge(out, "weave_ipam_gossip_peers_connected", "Peers with a direct gossip connection.",
-        std::to_string(peers_connected));
+        std::to_string(gossip.peers_connected));
+  frame_counts(out, "weave_ipam_gossip_frames_sent_total",
+               "Frames queued on established gossip links, by type.", gossip.frames.sent);
+  frame_counts(out, "weave_ipam_gossip_frames_dropped_total",
+               "Frames that could not be queued (the link was closing, or its send queue was full "
+               "and it closed), by type.",
+               gossip.frames.dropped);
   return out;
 }
 

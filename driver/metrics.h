@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "gossip/frame_counts.h"
 #include "ring/allocator.h"
 
 namespace wipam::driver {
@@ -46,7 +47,12 @@ struct PoolFree {
   ring::Uint128 free;  // host addresses not allocated (see Daemon::pool_free)
 };
 
+struct GossipFigures {
+  std::size_t peers_connected = 0;  // direct links
+  gossip::MeshCounters frames;
+};
+
 std::string render_metrics(const ring::StatusReport& status, const DaemonCounters& counters,
-                           const std::vector<PoolFree>& pools, std::size_t peers_connected);
+                           const std::vector<PoolFree>& pools, const GossipFigures& gossip);
 
 }  // namespace wipam::driver

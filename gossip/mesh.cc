@@ -59,6 +59,7 @@ Mesh::Mesh(asio::io_context& io, MeshConfig config, MeshHandler& handler)
       accept_pause_timer_(io),
       tick_timer_(io),
       gossip_timer_(io),
+      topology_timer_(io),
       rng_(seed_from_openssl()),
       topology_(config_.self, config_.limits.max_peers) {
   connection_options_.terms =
@@ -152,6 +153,7 @@ void Mesh::stop() {
   accept_pause_timer_.cancel();
   tick_timer_.cancel();
   gossip_timer_.cancel();
+  topology_timer_.cancel();
   for (auto& [id, connection] : connections_) {
     connection->detach();
     connection->close(Status::cancelled("mesh stopping"));
@@ -275,9 +277,9 @@ void Mesh::on_established(const std::shared_ptr<Connection>& connection) {
                   (connection->keyed() ? " (encrypted)" : " (plain)"));
   remember_target(*connection);
   publish_own_links();
-  Status sent = connection->send(encode_topology(topology_.entries()));
+  Status sent = send_on(*connection, encode_topology(topology_.entries()));
   if (Bytes payload = gossip_source_ ? gossip_source_() : Bytes(); sent.ok() && !payload.empty()) {
-    sent = connection->send(encode_gossip(payload));
+    sent = send_on(*connection, encode_gossip(payload));
   }
   notify_reachability();
 }
@@ -356,16 +358,58 @@ void Mesh::publish_own_links() {
   for (const auto& [name, connection] : established_) {
     links.push_back(Link{name, connection->remote_listen_address()});
   }
-  const PeerEntry& own = topology_.set_own_links(std::move(links));
-  send_to_all(encode_topology({own}), nullptr);
+  send_topology({topology_.set_own_links(std::move(links))});
+}
+
+void Mesh::send_topology(const std::vector<PeerEntry>& changed) {
+  for (const PeerEntry& entry : changed) {
+    pending_topology_.insert(entry.identity.name);  // sent as held when flushed
+  }
+  if (topology_timer_armed_) {
+    return;
+  }
+  Clock::time_point due = last_topology_sent_ + config_.limits.topology_interval;
+  if (Clock::now() >= due) {
+    flush_topology();
+    return;
+  }
+  topology_timer_armed_ = true;
+  topology_timer_.expires_at(due);
+  topology_timer_.async_wait([this, alive = std::weak_ptr<int>(alive_)](const error_code& ec) {
+    if (!ec && !alive.expired()) {
+      topology_timer_armed_ = false;
+      flush_topology();
+    }
+  });
+}
+
+void Mesh::flush_topology() {
+  std::vector<PeerEntry> entries;
+  for (ring::PeerName name : pending_topology_) {
+    // Only what we still hold: a peer pruned as unreachable meanwhile is not worth telling.
+    if (const PeerEntry* held = topology_.find(name); held != nullptr) {
+      entries.push_back(*held);
+    }
+  }
+  pending_topology_.clear();
+  last_topology_sent_ = Clock::now();
+  if (!entries.empty()) {
+    send_to_all(encode_topology(entries), nullptr);
+  }
 }
 
 void Mesh::send_to_all(ByteView body, const Connection* except) {
   for (const auto& [name, connection] : established_) {
-    if (connection.get() != except && !connection->send(body).ok()) {
+    if (connection.get() != except && !send_on(*connection, body).ok()) {
       log("warn", "could not queue a frame for " + name.to_string());
     }
   }
+}
+
+Status Mesh::send_on(Connection& connection, ByteView body) {
+  Status sent = connection.send(body);
+  (sent.ok() ? counters_.sent : counters_.dropped).add(body);
+  return sent;
 }
 
 void Mesh::notify_reachability() {
@@ -402,7 +446,7 @@ void Mesh::on_gossip_timer() {
   if (!payload.empty() && !established_.empty()) {  // nothing to say yet: say nothing
     std::uniform_int_distribution<std::size_t> pick(0, established_.size() - 1);
     auto it = std::next(established_.begin(), static_cast<std::ptrdiff_t>(pick(rng_)));
-    if (!it->second->send(encode_gossip(payload)).ok()) {
+    if (!send_on(*it->second, encode_gossip(payload)).ok()) {
       log("debug", "gossip to " + it->first.to_string() + " not queued");
     }
   }
@@ -430,7 +474,7 @@ Status Mesh::unicast(ring::PeerName to, std::span<const std::uint8_t> payload) {
     return Status::unavailable("peer " + to.to_string() + " is unreachable");
   }
   UnicastMessage message{config_.self.name, to, kMaxHops, Bytes(payload.begin(), payload.end())};
-  return link->second->send(encode_unicast(message));
+  return send_on(*link->second, encode_unicast(message));
 }
 
 void Mesh::set_gossip_source(std::function<std::vector<std::uint8_t>()> source) {

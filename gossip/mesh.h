@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@
 
 #include "gossip/connection.h"
 #include "gossip/delivery.h"
+#include "gossip/frame_counts.h"
 #include "gossip/refused_peers.h"
 #include "gossip/topology.h"
 #include "gossip/wire.h"
@@ -47,6 +49,13 @@ struct MeshLimits {
   // Connections from one IP address still in their handshake; more are closed at once, so
   // a flood of half-open connections from one address cannot lock other peers out.
   std::size_t max_handshakes_per_address = 16;
+  // Discovery dials peers it hears of only while this peer has fewer links than this: a
+  // partial mesh whose links grow with the number of targets, not with the cluster, and
+  // which broadcasts and unicasts cross by relay. Configured targets are always dialled.
+  std::size_t discovery_links = 8;
+  // Topology changes are sent at once when none went out for this long, else coalesced
+  // and sent together when it has passed: one frame per link per interval at most.
+  std::chrono::milliseconds topology_interval{250};
   std::chrono::milliseconds handshake_timeout{10'000};
   std::chrono::milliseconds heartbeat{10'000};
   std::chrono::milliseconds idle_timeout{35'000};
@@ -162,6 +171,8 @@ class Mesh : private ConnectionOwner {
   std::vector<PeerStatus> peers() const;
   // Every target with its state.
   std::vector<TargetStatus> targets() const;
+  // Frames queued and dropped since start, by kind.
+  const MeshCounters& counters() const { return counters_; }
 
   // Adds a target dialled (and redialled) until forget(). Ignored if already a target.
   void connect(const std::string& address);
@@ -215,7 +226,16 @@ class Mesh : private ConnectionOwner {
   // How many accepted links from `ip` are still in their handshake.
   std::size_t handshakes_from(const boost::asio::ip::address& ip) const;
   void publish_own_links();
+  // Queues changed topology entries for every link, sent at once or coalesced (see
+  // MeshLimits::topology_interval).
+  void send_topology(const std::vector<PeerEntry>& changed);
+  void flush_topology();
+  // Discovered targets due to be dialled, as many as MeshLimits::discovery_links allows,
+  // chosen at random so that peers do not all dial the same few.
+  std::vector<std::string> discovered_due(std::vector<std::string> due) const;
   void send_to_all(ByteView body, const Connection* except);
+  // Every frame goes out through here, so counters_ sees it.
+  Status send_on(Connection& connection, ByteView body);
   void notify_reachability();
   bool prefer_existing(const Connection& existing, const Connection& incoming) const;
   // True iff we refused `connection` because the peer's allocation was created apart.
@@ -236,7 +256,11 @@ class Mesh : private ConnectionOwner {
   boost::asio::steady_timer accept_pause_timer_;
   boost::asio::steady_timer tick_timer_;
   boost::asio::steady_timer gossip_timer_;
-  std::mt19937_64 rng_;
+  boost::asio::steady_timer topology_timer_;
+  std::set<ring::PeerName> pending_topology_;  // peers whose changed entries are not sent yet
+  bool topology_timer_armed_ = false;
+  std::chrono::steady_clock::time_point last_topology_sent_{};
+  mutable std::mt19937_64 rng_;
 
   Topology topology_;
   std::uint64_t next_connection_id_ = 1;
@@ -249,6 +273,7 @@ class Mesh : private ConnectionOwner {
   RefusedPeers refused_{config_.limits.max_peers};
 
   std::uint64_t broadcast_seq_ = 0;
+  MeshCounters counters_;
   std::map<std::pair<ring::PeerName, std::uint64_t>, BroadcastWindow> windows_;
   std::function<std::vector<std::uint8_t>()> gossip_source_;
   std::function<bool(ring::PeerName)> link_filter_;

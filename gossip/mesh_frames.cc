@@ -53,12 +53,9 @@ void Mesh::handle_topology(const std::shared_ptr<Connection>& from, const Bytes&
       return;
     }
   }
-  std::vector<PeerEntry> changed = topology_.merge(*entries);
-  if (!changed.empty()) {
-    bool ours = std::any_of(changed.begin(), changed.end(), [&](const PeerEntry& e) {
-      return e.identity.name == config_.self.name;
-    });
-    send_to_all(encode_topology(changed), ours ? nullptr : from.get());
+  // Relayed coalesced, to every link: the sender too, which merges it as nothing new.
+  if (std::vector<PeerEntry> changed = topology_.merge(*entries); !changed.empty()) {
+    send_topology(changed);
   }
   notify_reachability();
 }
@@ -131,7 +128,7 @@ void Mesh::handle_unicast(const std::shared_ptr<Connection>& from, Bytes body) {
     return;
   }
   --message->hops_left;
-  if (!link->second->send(encode_unicast(*message)).ok()) {
+  if (!send_on(*link->second, encode_unicast(*message)).ok()) {
     log("debug", "dropped a relayed unicast: next hop's queue is full");
   }
 }

@@ -1,6 +1,7 @@
 // Mesh, its targets: parsing addresses, dialling and redialling with back-off, discovery
 // of peers learnt from topology, and the target table shown by status. Part of class Mesh
 // (gossip/mesh.h); loop-confined like the rest of it.
+#include <algorithm>
 #include <charconv>
 #include <set>
 
@@ -96,17 +97,34 @@ void Mesh::tick() {
   }
   Clock::time_point now = Clock::now();
   std::vector<std::string> due;
+  std::vector<std::string> discovered;
   for (const auto& [address, target] : targets_) {
     bool linked = target.peer && established_.count(*target.peer) > 0;
     bool blocked = target.peer && link_filter_ && !link_filter_(*target.peer);
     if (!target.dialling && target.connection_id == 0 && !linked && !blocked &&
         now >= target.next_try) {
-      due.push_back(address);
+      (target.permanent ? due : discovered).push_back(address);
     }
+  }
+  for (const std::string& address : discovered_due(std::move(discovered))) {
+    due.push_back(address);
   }
   for (const std::string& address : due) {
     dial(address);
   }
+}
+
+std::vector<std::string> Mesh::discovered_due(std::vector<std::string> due) const {
+  std::size_t links = established_.size();  // and the links still being made
+  for (const auto& [address, target] : targets_) {
+    bool linked = target.peer && established_.count(*target.peer) > 0;
+    links += target.dialling || (target.connection_id != 0 && !linked) ? 1 : 0;
+  }
+  std::size_t room =
+      links < config_.limits.discovery_links ? config_.limits.discovery_links - links : 0;
+  std::shuffle(due.begin(), due.end(), rng_);
+  due.resize(std::min(room, due.size()));
+  return due;
 }
 
 void Mesh::refresh_discovered_targets() {

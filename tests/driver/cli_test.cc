@@ -114,13 +114,23 @@ TEST(MetricsTest, WeavesGaugesKeepTheirNames) {
   gone.reachable = false;
   s.ring.push_back(gone);
   s.pending_allocates = {"a", "b"};
-  std::string text = render_metrics(s, DaemonCounters(), {{"weave-10.32.1.0/24", 200}}, 2);
+  GossipFigures gossip{2, {}};
+  const wipam::gossip::Bytes payload = {1, 2};
+  gossip.frames.sent.add(wipam::gossip::encode_gossip(payload));
+  gossip.frames.sent.add(wipam::gossip::encode_topology({}));
+  gossip.frames.dropped.add(wipam::gossip::encode_gossip(payload));
+  std::string text = render_metrics(s, DaemonCounters(), {{"weave-10.32.1.0/24", 200}}, gossip);
   for (const char* line :
        {"weave_ips{state=\"local-used\"} 5\n", "weave_max_ips 1048576\n",
         "weave_ipam_unreachable_count 1\n", "weave_ipam_unreachable_percentage 100\n",
         "weave_ipam_pending_allocates 2\n", "weave_ipam_pending_claims 0\n",
         "weave_ipam_pool_free_addresses{pool=\"weave-10.32.1.0/24\"} 200\n",
-        "weave_ipam_gossip_peers_connected 2\n"}) {
+        "weave_ipam_gossip_peers_connected 2\n",
+        "weave_ipam_gossip_frames_sent_total{type=\"gossip\"} 1\n",
+        "weave_ipam_gossip_frames_sent_total{type=\"topology\"} 1\n",
+        "weave_ipam_gossip_frames_sent_total{type=\"broadcast\"} 0\n",
+        "weave_ipam_gossip_frames_dropped_total{type=\"gossip\"} 1\n",
+        "weave_ipam_gossip_frames_dropped_total{type=\"unicast\"} 0\n"}) {
     EXPECT_NE(text.find(line), std::string::npos) << line;
   }
 }
