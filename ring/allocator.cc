@@ -106,6 +106,7 @@ struct Allocator::State {
 
   Millis last_gossip{0};
   Millis last_propose{0};
+  Millis last_paxos_news{0};  // when our consensus knowledge last grew from a peer
   Millis last_free_report{0};
   Millis now{0};
   Effects fx;
@@ -149,6 +150,7 @@ struct Allocator::State {
   void on_paxos(PeerName from, const PaxosUpdate& m);
   void paxos_changed();
   void send_paxos();
+  bool repropose_due() const;
   void on_ring(PeerName from, const RingUpdate& m, bool reply_if_behind);
   void apply_ownership_change(const MergeOutcome& outcome);
   void give_up_range(const Range& lost);
@@ -738,6 +740,18 @@ void Allocator::State::send_paxos() {
   }
 }
 
+// A proposer that re-proposes while others make progress only starts a duel: with a hundred
+// peers primed at once, all re-proposing every interval kept preempting each other while
+// their floods filled the links. So a peer re-proposes only once the consensus has been
+// quiet (no news, no proposal of ours) for the interval plus a share of it fixed by its
+// name, so that the first to wake usually finishes alone.
+bool Allocator::State::repropose_due() const {
+  std::uint64_t spread = config.propose_interval.count() / 2 + 1;
+  std::uint64_t mixed = config.self.name.value() * 0x9E3779B97F4A7C15ULL;
+  Millis wait = config.propose_interval + Millis{static_cast<Millis::rep>((mixed >> 32) % spread)};
+  return now - std::max(last_propose, last_paxos_news) >= wait;
+}
+
 void Allocator::State::on_paxos(PeerName from, const PaxosUpdate& m) {
   if (!ring.empty()) {
     send(Delivery::kUnicast, from, RingUpdate{ring.encode()});  // help it finish
@@ -760,6 +774,7 @@ void Allocator::State::on_paxos(PeerName from, const PaxosUpdate& m) {
   bool changed = paxos->merge(*gossip);
   changed = paxos->think() || changed;
   if (changed) {
+    last_paxos_news = now;
     paxos_changed();
   }
 }
@@ -1206,7 +1221,7 @@ Effects Allocator::tick(Millis now) {
       ask.donor.reset();
     }
   }
-  if (s.paxos && s.ring.empty() && now - s.last_propose >= s.config.propose_interval) {
+  if (s.paxos && s.ring.empty() && s.repropose_due()) {
     s.last_propose = now;
     s.paxos->propose();
     s.paxos->think();
