@@ -13,7 +13,7 @@ namespace {
 using nlohmann::json;
 
 void send(const Responder& respond, unsigned status, const json& body) {
-  respond(status, body.dump(), "application/json");
+  respond(status, dump_json(body), "application/json");
 }
 
 void fail(const Responder& respond, const Status& status) {

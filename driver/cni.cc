@@ -101,6 +101,9 @@ Status check_attachment(const std::string& container_id, const std::string& ifna
   if (ifname.size() > 15 || ifname == "." || ifname == ".." || bad_char) {
     return invalid("CNI_IFNAME " + ifname + " is not a valid interface name");
   }
+  if (!valid_utf8(ifname)) {  // it goes into the owner, a JSON string
+    return invalid("CNI_IFNAME is not valid UTF-8");
+  }
   return Status();
 }
 
@@ -544,7 +547,7 @@ std::string render_cni_result(const std::string& cni_version, const std::vector<
   if (routes.is_array() && !routes.empty()) {
     out["routes"] = routes;
   }
-  return out.dump() + "\n";
+  return dump_json(out) + "\n";
 }
 
 std::string render_cni_error(const CniError& error) {
@@ -554,7 +557,7 @@ std::string render_cni_error(const CniError& error) {
   if (!error.details.empty()) {
     out["details"] = error.details;
   }
-  return out.dump() + "\n";
+  return dump_json(out) + "\n";
 }
 
 std::string render_cni_version() {
@@ -686,7 +689,7 @@ CniResult<std::string> CniRun::add() const {
         (void)call("POST", "/release", {{"owner", r_.owner()}, {"address", c.to_string()}},
                    kShortTimeout);
       }
-      e->details = "requested " + json(r_.ips).dump();
+      e->details = "requested " + dump_json(json(r_.ips));
       return *e;
     }
     const auto& list = std::get<std::vector<ring::Cidr>>(claimed);
@@ -784,7 +787,7 @@ CniResult<std::string> CniRun::gc() const {
   if (!errors.empty()) {
     return fail(CniCode::kDaemonRefused,
                 "GC could not release " + std::to_string(errors.size()) + " stale attachments",
-                json(errors).dump());
+                dump_json(json(errors)));
   }
   return std::string();
 }

@@ -15,7 +15,7 @@ constexpr const char* kGlobalSpace = "weaveglobal";
 // In every RequestAddress of the swarm manager's allocator (moby cnmallocator), never a node's.
 constexpr const char* kSwarmManagerOption = "com.docker.network.ipam.serial";
 
-ApiReply ok_reply(const json& body) { return {200, body.dump()}; }
+ApiReply ok_reply(const json& body) { return {200, dump_json(body)}; }
 
 IpamApi::Outcome answer(ApiReply reply) {
   IpamApi::Outcome out;
@@ -59,7 +59,7 @@ ApiReply error_reply(const Status& status) {
   if (status.code() == Code::kInvalidArgument || status.code() == Code::kNotFound) {
     code = 400;
   }
-  return {code, json{{"Err", status.message()}}.dump()};
+  return {code, dump_json(json{{"Err", status.message()}})};
 }
 
 IpamApi::IpamApi(Cidr range, Cidr default_subnet, int pool_prefix_len, HolderOf holder_of)
@@ -185,7 +185,7 @@ IpamApi::Outcome IpamApi::handle(std::string_view path, std::string_view body) {
   };
   auto handler = kHandlers.find(path);
   if (handler == kHandlers.end()) {
-    return answer({404, json{{"Err", "unknown endpoint " + std::string(path)}}.dump()});
+    return answer({404, dump_json(json{{"Err", "unknown endpoint " + std::string(path)}})});
   }
   Result<json> request = parse_untrusted_json(body, "request body", kMaxBodyBytes);
   if (!request.ok()) {

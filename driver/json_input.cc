@@ -4,6 +4,39 @@
 
 namespace wipam::driver {
 
+std::string dump_json(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+bool valid_utf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t n = c >= 0xc2 && c <= 0xdf   ? 1
+                    : c >= 0xe0 && c <= 0xef ? 2
+                    : c >= 0xf0 && c <= 0xf4 ? 3
+                                             : 0;
+    if (n == 0 || i + n >= text.size()) {
+      return false;
+    }
+    // The first continuation byte's range excludes overlong forms, surrogates and > U+10FFFF.
+    unsigned char lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
+    unsigned char hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+    for (std::size_t k = 1; k <= n; ++k) {
+      auto b = static_cast<unsigned char>(text[i + k]);
+      if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xbf)) {
+        return false;
+      }
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
 bool json_depth_within(std::string_view text, int max_depth) {
   int depth = 0;
   bool in_string = false;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -18,6 +19,14 @@ inline constexpr int kMaxJsonDepth = 64;
 // `max_bytes`, nests deeper than `max_depth`, or is not JSON.
 Result<nlohmann::json> parse_untrusted_json(std::string_view text, std::string_view what,
                                             std::size_t max_bytes, int max_depth = kMaxJsonDepth);
+
+// `j` as compact JSON text, never a throw: a string taken from outside without a JSON parse
+// (a path, an environment variable, a message quoting either, cut mid-character) may be
+// invalid UTF-8, which nlohmann's dump() throws for; such bytes become U+FFFD instead.
+std::string dump_json(const nlohmann::json& j);
+
+// True iff `text` is well-formed UTF-8, as every string in a JSON value must be.
+bool valid_utf8(std::string_view text);
 
 // True iff no array or object in `text` nests deeper than `max_depth` (strings skipped).
 bool json_depth_within(std::string_view text, int max_depth);

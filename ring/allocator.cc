@@ -125,6 +125,7 @@ struct Allocator::State {
   Status restore_allocation(const std::string& key, const std::string& value);
   void rebuild_space();
   void create_seed_ring();
+  void add_new_ring_space();
 
   Status validate(const AllocateCommand& c) const;
   Status validate(const ClaimCommand& c) const;
@@ -298,6 +299,18 @@ void Allocator::State::rebuild_space() {
   }
 }
 
+// The space of a ring just created here, with the addresses already recorded in it (a store
+// may hold allocations and no ring: they must never be handed out again).
+void Allocator::State::add_new_ring_space() {
+  for (const Range& r : coalesce_ranges(ring.owned_ranges(config.self.name))) {
+    (void)space.add(r);
+    for (auto it = allocations.lower_bound(r.start());
+         it != allocations.end() && r.contains(it->first); ++it) {
+      (void)space.claim(it->first);
+    }
+  }
+}
+
 void Allocator::State::create_seed_ring() {
   const auto* seed = std::get_if<SeedInit>(&config.init);
   if (seed == nullptr || !ring.empty()) {
@@ -308,9 +321,7 @@ void Allocator::State::create_seed_ring() {
     event(EventLevel::kError, "seed", "cannot split the ring among the seeds: " + s.message());
     return;
   }
-  for (const Range& r : coalesce_ranges(ring.owned_ranges(config.self.name))) {
-    (void)space.add(r);
-  }
+  add_new_ring_space();
   consensus = ConsensusState::kAchieved;
   persist_ring();
   event(EventLevel::kInfo, "ring-created",
@@ -696,9 +707,7 @@ void Allocator::State::paxos_changed() {
     event(EventLevel::kError, "consensus", "cannot split the ring: " + s.message());
     return;
   }
-  for (const Range& r : coalesce_ranges(ring.owned_ranges(config.self.name))) {
-    (void)space.add(r);
-  }
+  add_new_ring_space();
   consensus = ConsensusState::kAchieved;
   persist_ring();
   broadcast_ring();

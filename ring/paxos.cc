@@ -476,8 +476,10 @@ std::vector<std::uint8_t> Paxos::encode(const PaxosGossip& gossip) {
     json index = nullptr;
     if (!s.accepted_value.empty()) {
       auto& candidates = held[s.accepted_id];
+      // Clang 14 cannot capture a structured binding: name the value for the lambda.
+      const PaxosValue& value = s.accepted_value;
       auto same = std::find_if(candidates.begin(), candidates.end(),
-                               [&](const auto& c) { return *c.first == s.accepted_value; });
+                               [&](const auto& c) { return *c.first == value; });
       if (same == candidates.end()) {
         candidates.emplace_back(&s.accepted_value, values.size());
         values.push_back(encode_names(s.accepted_value));

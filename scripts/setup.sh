@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential g++ cmake ninja-build pkg-config clang-format
+  clang libclang-rt-14-dev  # scripts/fuzz.sh: clang 14 and its libFuzzer runtime
   libboost-dev libboost-system-dev
   nlohmann-json3-dev libleveldb-dev libsnappy-dev
   libgtest-dev googletest libssl-dev

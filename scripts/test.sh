@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, checks style, builds with
 # AddressSanitizer + UndefinedBehaviorSanitizer, and runs every test (unit, property,
-# simulation, multi-process and Docker end-to-end, managed plugin, CNI). Exits non-zero on
-# any failure.
+# simulation, multi-process and Docker end-to-end, managed plugin, CNI), then every fuzz
+# target for a bounded time. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,3 +23,7 @@ sim=build/sim
 cmake -S . -B "$sim" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS=-DWIPAM_CHECKED=1 >/dev/null
 cmake --build "$sim" --target sim_tests
 ctest --test-dir "$sim" --output-on-failure -j2 --timeout 900 -R 'SimTest\.'
+
+# Every fuzz target for a bounded time (tests/fuzz, issue #12): a clang build in build/fuzz,
+# then 15 s each from the committed corpus. Unlocked, like the builds above.
+WIPAM_BUILD_LOCK= scripts/fuzz.sh all "${WIPAM_FUZZ_SECONDS:-15}"

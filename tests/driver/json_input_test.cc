@@ -29,5 +29,23 @@ TEST(JsonInputTest, HostileTextIsAnErrorNamingWhatItWas) {
   EXPECT_EQ((*fine)["Pool"], "10.32.0.0/16");
 }
 
+// Text that never went through a JSON parse (a path, an environment variable) may be any
+// bytes: dump_json() replaces what is not UTF-8 instead of throwing (issue #12's fuzzing).
+TEST(JsonInputTest, DumpingInvalidUtf8ReplacesItInsteadOfThrowing) {
+  EXPECT_EQ(dump_json(nlohmann::json{{"Err", "unknown endpoint /\xe8"}}),
+            "{\"Err\":\"unknown endpoint /\xef\xbf\xbd\"}");
+  EXPECT_EQ(dump_json(nlohmann::json{{"k", "caf\xc3\xa9"}}), "{\"k\":\"caf\xc3\xa9\"}");
+}
+
+TEST(JsonInputTest, Utf8IsCheckedAsJsonStringsNeedIt) {
+  for (const char* ok : {"", "eth0", "caf\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"}) {
+    EXPECT_TRUE(valid_utf8(ok)) << ok;
+  }
+  for (const char* bad : {"\xff", "e\xe8", "\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+                          "\xe2\x82", "\x80"}) {
+    EXPECT_FALSE(valid_utf8(bad)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace wipam::driver
