@@ -361,43 +361,6 @@ void Mesh::publish_own_links() {
   send_topology({topology_.set_own_links(std::move(links))});
 }
 
-void Mesh::send_topology(const std::vector<PeerEntry>& changed) {
-  for (const PeerEntry& entry : changed) {
-    pending_topology_.insert(entry.identity.name);  // sent as held when flushed
-  }
-  if (topology_timer_armed_) {
-    return;
-  }
-  Clock::time_point due = last_topology_sent_ + config_.limits.topology_interval;
-  if (Clock::now() >= due) {
-    flush_topology();
-    return;
-  }
-  topology_timer_armed_ = true;
-  topology_timer_.expires_at(due);
-  topology_timer_.async_wait([this, alive = std::weak_ptr<int>(alive_)](const error_code& ec) {
-    if (!ec && !alive.expired()) {
-      topology_timer_armed_ = false;
-      flush_topology();
-    }
-  });
-}
-
-void Mesh::flush_topology() {
-  std::vector<PeerEntry> entries;
-  for (ring::PeerName name : pending_topology_) {
-    // Only what we still hold: a peer pruned as unreachable meanwhile is not worth telling.
-    if (const PeerEntry* held = topology_.find(name); held != nullptr) {
-      entries.push_back(*held);
-    }
-  }
-  pending_topology_.clear();
-  last_topology_sent_ = Clock::now();
-  if (!entries.empty()) {
-    send_to_all(encode_topology(entries), nullptr);
-  }
-}
-
 void Mesh::send_to_all(ByteView body, const Connection* except) {
   for (const auto& [name, connection] : established_) {
     if (connection.get() != except && !send_on(*connection, body).ok()) {

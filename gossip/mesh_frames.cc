@@ -1,11 +1,13 @@
-// Mesh, the frames an established link carries: topology merges, flooded broadcasts
-// (validated by the handler before relay), routed unicasts and gossip, with the source
+// Mesh, the frames an established link carries: topology merges and coalesced sends, flooded
+// broadcasts (validated by the handler before relay), routed unicasts and gossip, with the source
 // checks of WIRE_FORMAT.md section 5. Part of class Mesh (gossip/mesh.h); loop-confined.
 #include <algorithm>
 
 #include "gossip/mesh.h"
 
 namespace wipam::gossip {
+using boost::system::error_code;
+using Clock = std::chrono::steady_clock;
 
 void Mesh::on_frame(const std::shared_ptr<Connection>& connection, FrameType type, Bytes body) {
   switch (type) {
@@ -58,6 +60,43 @@ void Mesh::handle_topology(const std::shared_ptr<Connection>& from, const Bytes&
     send_topology(changed);
   }
   notify_reachability();
+}
+
+void Mesh::send_topology(const std::vector<PeerEntry>& changed) {
+  for (const PeerEntry& entry : changed) {
+    pending_topology_.insert(entry.identity.name);  // sent as held when flushed
+  }
+  if (topology_timer_armed_) {
+    return;
+  }
+  Clock::time_point due = last_topology_sent_ + config_.limits.topology_interval;
+  if (Clock::now() >= due) {
+    flush_topology();
+    return;
+  }
+  topology_timer_armed_ = true;
+  topology_timer_.expires_at(due);
+  topology_timer_.async_wait([this, alive = std::weak_ptr<int>(alive_)](const error_code& ec) {
+    if (!ec && !alive.expired()) {
+      topology_timer_armed_ = false;
+      flush_topology();
+    }
+  });
+}
+
+void Mesh::flush_topology() {
+  std::vector<PeerEntry> entries;
+  for (ring::PeerName name : pending_topology_) {
+    // Only what we still hold: a peer pruned as unreachable meanwhile is not worth telling.
+    if (const PeerEntry* held = topology_.find(name); held != nullptr) {
+      entries.push_back(*held);
+    }
+  }
+  pending_topology_.clear();
+  last_topology_sent_ = Clock::now();
+  if (!entries.empty()) {
+    send_to_all(encode_topology(entries), nullptr);
+  }
 }
 
 void Mesh::handle_broadcast(const std::shared_ptr<Connection>& from, const Bytes& body) {
