@@ -11,7 +11,8 @@
 # Exits non-zero unless every peer primed and every allocation is unique.
 #   scripts/scale.sh N [ALLOCS]      (default ALLOCS 20)
 # Environment: WIPAM_BIN (default build/static, else build/asan), WIPAM_SCALE_PORT (the
-# first port; peer I gossips on PORT+I and serves metrics on PORT+1000+I; default 21000),
+# first port; peer I gossips on PORT+I and serves metrics on METRICS+I, where METRICS is
+# WIPAM_SCALE_METRICS_PORT, default PORT+1000; PORT defaults to 21000),
 # WIPAM_SCALE_DEADLINE (seconds for all to prime after the last launch; default 120),
 # WIPAM_SCALE_REST (default 10), WIPAM_SCALE_KEEP=1 keeps the work directory.
 set -uo pipefail
@@ -28,6 +29,7 @@ for b in "$repo/build/static/weave-ipam" "$repo/build/asan/weave-ipam"; do
 done
 [ -x "$bin" ] || { echo "scale.sh: no weave-ipam binary (set WIPAM_BIN)" >&2; exit 2; }
 base=${WIPAM_SCALE_PORT:-21000}
+metrics_base=${WIPAM_SCALE_METRICS_PORT:-$((base + 1000))}
 deadline=${WIPAM_SCALE_DEADLINE:-120}
 rest=${WIPAM_SCALE_REST:-10}
 work=$(mktemp -d /tmp/wipam-scale.XXXXXX)
@@ -50,7 +52,7 @@ cli() { "$bin" --admin-socket "$work/$1/admin.sock" "${@:2}"; }
 snapshot() {
   local i
   for i in $(seq "$n"); do
-    curl -sf -m 5 "http://127.0.0.1:$((base + 1000 + i))/metrics" >"$work/$i/$1" || :
+    curl -sf -m 5 "http://127.0.0.1:$((metrics_base + i))/metrics" >"$work/$i/$1" || :
   done
 }
 plugin() { curl -sf -m 30 --unix-socket "$work/$1/plugin.sock" -d "$3" "http://x/IpamDriver.$2"; }
@@ -64,7 +66,7 @@ launch_peer() {
   [ "$i" -gt 2 ] && targets+=("127.0.0.1:$((base + 1))")
   "$bin" launch --nickname "p$i" --port $((base + i)) --db-path "$work/$i/db" \
     --plugin-socket "$work/$i/plugin.sock" --admin-socket "$work/$i/admin.sock" \
-    --http-addr "127.0.0.1:$((base + 1000 + i))" --docker-api "" \
+    --http-addr "127.0.0.1:$((metrics_base + i))" --docker-api "" \
     --ipalloc-init "consensus=$n" "${targets[@]}" >"$work/$i/log" 2>&1 </dev/null &
   pids+=($!)
 }

@@ -11,8 +11,10 @@ set -uo pipefail
 bin=$(readlink -f "$1")
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/wipam-apart.XXXXXX)
-gp=$((40000 + $$ % 9000)) # gossip ports gp+1..3
-hp=$((50000 + $$ % 9000)) # status ports hp+1..3
+source "$here/lib.sh"
+reserve_ports || exit 1
+gp=$port_base   # gossip ports gp+1..3
+hp=$((gp + 50)) # status ports hp+1..3
 range=10.46.0.0/16
 passed=0
 failed=0

@@ -8,8 +8,10 @@ set -uo pipefail
 bin=$(readlink -f "$1")
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/wipam-cli.XXXXXX)
-gp=$((21000 + $$ % 9000))  # gossip ports gp+1..3
-hp=$((31000 + $$ % 9000))  # status/metrics ports hp+1..3
+source "$here/lib.sh"
+reserve_ports || exit 1
+gp=$port_base       # gossip ports gp+1..3
+hp=$((gp + 50))     # status/metrics ports hp+1..3
 passed=0
 failed=0
 pids=()

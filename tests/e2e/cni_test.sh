@@ -11,6 +11,8 @@
 set -uo pipefail
 bin=$(readlink -f "$1")
 work=$(mktemp -d /tmp/wipam-cni.XXXXXX)
+source "$(dirname "$0")/lib.sh"
+reserve_ports || exit 1
 passed=0
 failed=0
 daemon=
@@ -58,7 +60,7 @@ owners() { "$bin" --admin-socket "$work/a.sock" ps | awk '{print $1}' | LC_ALL=C
 held_by() { "$bin" --admin-socket "$work/a.sock" ps | awk -v o="$1" '$1 == o {print $2}'; }
 
 "$bin" launch --db-path "$work/state" --plugin-socket "$work/p.sock" --admin-socket "$work/a.sock" \
-  --http-addr "" --docker-api "" --port $((22000 + $$ % 9000)) --ipalloc-range 10.55.0.0/16 \
+  --http-addr "" --docker-api "" --port $((port_base + 1)) --ipalloc-range 10.55.0.0/16 \
   --ipalloc-init consensus=1 >>"$work/log" 2>&1 &
 daemon=$!
 for _ in $(seq 100); do [ -S "$work/a.sock" ] && break; sleep 0.1; done

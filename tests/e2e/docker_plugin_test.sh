@@ -18,11 +18,12 @@ image=wipam-test/busybox:latest
 pid=
 
 . "$(dirname "$0")/lib.sh"
+reserve_ports || exit 1
 
 # Extra arguments override the defaults (later flags win).
 start_daemon() {
   "$bin" launch --db-path "$work/state" --plugin-socket "$sock" --admin-socket "$admin" \
-    --http-addr "" --reconcile-grace 300 --port $((20000 + $$ % 20000)) \
+    --http-addr "" --reconcile-grace 300 --port $((port_base + 1)) \
     --ipalloc-range 10.99.0.0/16 --ipalloc-init consensus=1 --nickname e2e "$@" \
     >>"$work/daemon.log" 2>&1 &
   pid=$!

@@ -11,6 +11,8 @@ bin=$1
 [ -x "$bin" ] || bin=$("$here/scripts/build-static.sh" | tail -1)
 bin=$(readlink -f "$bin")
 work=$(mktemp -d /tmp/wipam-plugin.XXXXXX)
+source "$here/tests/e2e/lib.sh"
+reserve_ports || exit 1
 plugin=wipam-e2e-$$:latest
 image=wipam-e2e-image-$$
 net=wipam-e2e-mp-$$
@@ -40,7 +42,7 @@ check "the plugin is created from the static binary and config.json" \
 mkdir -p "$work/state" "$work/admin"
 check "docker plugin set configures its range, state and admin mounts" \
   "docker plugin set '$plugin' IPALLOC_RANGE=10.66.0.0/16 state.source='$work/state' admin.source='$work/admin' \
-     EXTRA_ARGS='--port $((23000 + $$ % 9000)) --http-addr= --reconcile-grace 300'"
+     EXTRA_ARGS='--port $((port_base + 1)) --http-addr= --reconcile-grace 300'"
 check "the plugin enables (it listens before joining the mesh)" "docker plugin enable '$plugin' >/dev/null"
 check "a network with --ipam-driver $plugin is created" \
   "docker network create -d bridge --ipam-driver '$plugin' --subnet 10.66.1.0/24 '$net' >/dev/null"

@@ -14,6 +14,7 @@ sock=$work/plugin.sock
 admin=$work/admin.sock
 daemon_pid=""
 source "$here/lib.sh"
+reserve_ports || exit 1
 
 cleanup() {
   [ -n "$daemon_pid" ] && kill -9 "$daemon_pid" 2>/dev/null
@@ -24,7 +25,7 @@ trap cleanup EXIT
 start_daemon() {
   rm -f "$sock" "$admin"
   "$bin" launch --db-path "$work/state" --plugin-socket "$sock" --admin-socket "$admin" \
-    --http-addr "" --docker-api "" --port $((41000 + $$ % 9000)) --ipalloc-range 10.98.0.0/16 \
+    --http-addr "" --docker-api "" --port $((port_base + 1)) --ipalloc-range 10.98.0.0/16 \
     --ipalloc-init consensus=1 --name 02:00:00:00:02:01 >>"$work/daemon.log" 2>&1 &
   daemon_pid=$!
   wait_for_daemon

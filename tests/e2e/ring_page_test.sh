@@ -11,7 +11,9 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 checker=$here/tests/e2e/ring_page_check.py
 artifacts=${ARTIFACT_DIR:-$here/build/artifacts}
 work=$(mktemp -d /tmp/wipam-ring-page.XXXXXX)
-base=$((20000 + $$ % 6000 * 7))  # gossip ports base+1..3, HTTP ports base+4..6
+source "$here/tests/e2e/lib.sh"
+reserve_ports || exit 1
+base=$port_base # gossip ports base+1..3, HTTP ports base+4..6
 gp=$base
 hp=$((base + 3))
 url=http://127.0.0.1:$((hp + 1))/

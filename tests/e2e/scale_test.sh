@@ -8,13 +8,15 @@
 set -uo pipefail
 bin=$(readlink -f "$1")
 n=${2:-30}
+[ "$n" -le 49 ] || { echo "scale_test.sh: N is at most 49 (one block of reserved ports)"; exit 2; }
 allocs=${3:-10}
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/wipam-scale-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 source "$here/lib.sh"
+reserve_ports || exit 1
 
-WIPAM_BIN=$bin WIPAM_SCALE_PORT=$((23000 + $$ % 2000 * 2)) WIPAM_SCALE_REST=3 \
+WIPAM_BIN=$bin WIPAM_SCALE_PORT=$port_base WIPAM_SCALE_METRICS_PORT=$((port_base + 50)) WIPAM_SCALE_REST=3 \
   "$here/../../scripts/scale.sh" "$n" "$allocs" >"$work/out" 2>&1
 rc=$?
 cat "$work/out"

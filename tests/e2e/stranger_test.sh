@@ -12,12 +12,13 @@ set -uo pipefail
 bin=$(readlink -f "$1")
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/wipam-stranger.XXXXXX)
-gp=$((40000 + $$ % 9000)) # gossip ports gp+1..4
-hp=$((50000 + $$ % 9000)) # status ports hp+1..4
 range=10.47.0.0/16
 stranger_ip=127.0.0.79
 declare -A pids=()
 source "$here/lib.sh"
+reserve_ports || exit 1
+gp=$port_base   # gossip ports gp+1..4
+hp=$((gp + 50)) # status ports hp+1..4
 
 cli() { local i=$1; shift; "$bin" --admin-socket "$work/a$i.sock" "$@"; }
 host() { echo "127.0.0.$((70 + $1))"; }

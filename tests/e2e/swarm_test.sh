@@ -21,9 +21,10 @@ svc=wipam-svc-$$
 local_net=wipam-local-$$
 test_image=wipam-test/busybox:latest
 subnet=10.51.1.0/24
-http_port=$((33000 + $$ % 9000))
 joined_swarm=0
 source "$here/tests/e2e/lib.sh"
+reserve_ports || exit 1
+http_port=$((port_base + 2))
 
 cli() { "$bin" --admin-socket "$work/admin/admin.sock" "$@"; }
 cleanup() {
@@ -69,7 +70,7 @@ fi
 mkdir -p "$work/state" "$work/admin"
 WIPAM_STATIC_BINARY="$bin" "$here/scripts/build-plugin.sh" "$plugin" >/dev/null || bad "the plugin is created"
 docker plugin set "$plugin" IPALLOC_RANGE=10.51.0.0/16 LOG_LEVEL=debug state.source="$work/state" \
-  admin.source="$work/admin" EXTRA_ARGS="--port $((24000 + $$ % 9000)) --http-addr 127.0.0.1:$http_port" ||
+  admin.source="$work/admin" EXTRA_ARGS="--port $((port_base + 1)) --http-addr 127.0.0.1:$http_port" ||
   bad "the plugin is configured"
 check "the managed plugin enables" "docker plugin enable '$plugin' >/dev/null"
 check "this node becomes a single-node swarm" \
