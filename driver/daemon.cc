@@ -1,6 +1,7 @@
 #include "driver/daemon.h"
 
 #include <algorithm>
+#include <charconv>
 #include <random>
 #include <unistd.h>
 
@@ -100,6 +101,26 @@ Status Daemon::start() {
   return Status();
 }
 
+namespace {
+
+// True iff `record` is what the allocator writes as m/identity: "<peer name> <uid> <nickname>",
+// the name in its canonical form (the allocator compares the text).
+bool well_formed_identity(const std::string& record) {
+  std::size_t space = record.find(' ');
+  if (space == std::string::npos) {
+    return false;
+  }
+  std::string name = record.substr(0, space);
+  Result<ring::PeerName> parsed = ring::PeerName::parse(name);
+  std::size_t uid_end = std::min(record.find(' ', space + 1), record.size());
+  std::uint64_t uid = 0;
+  auto [end, ec] = std::from_chars(record.data() + space + 1, record.data() + uid_end, uid);
+  return parsed.ok() && parsed->to_string() == name && ec == std::errc() &&
+         end == record.data() + uid_end && uid_end > space + 1;
+}
+
+}  // namespace
+
 // Refuses state this binary or these flags would misread or drop: a newer format, another
 // allocation range, another peer name. Dropping it would hand out addresses it records as
 // held, so the operator decides (Weave silently discarded it, #2209).
@@ -121,7 +142,7 @@ Status Daemon::check_store_matches(const std::map<std::string, std::string>& sto
   }
   if (auto identity = stored.find(ring::kIdentityKey); identity != stored.end()) {
     std::string name = identity->second.substr(0, identity->second.find(' '));
-    if (!ring::PeerName::parse(name).ok()) {
+    if (!well_formed_identity(identity->second)) {
       // Picking a new name would make the allocator's state another peer's: refuse.
       return Status::corruption("the state in " + path + " has a corrupt " + ring::kIdentityKey +
                                 " record ('" + identity->second.substr(0, 64) +
@@ -288,6 +309,14 @@ Status Daemon::watch_docker() {
     return client.status();
   }
   auto grace = std::chrono::duration_cast<ring::Millis>(config_.reconcile_grace);
+  if (config_.reconcile_grace < std::chrono::seconds(30)) {
+    // dockerd retries a plugin call for 30 s: a release retried across our restart may land
+    // after reconcile freed that address and someone else got it.
+    log(LogLevel::kWarn, "reconcile",
+        "--reconcile-grace is under dockerd's 30 s plugin retry window; after a restart a "
+        "retried ReleaseAddress could free an address's next holder",
+        {{"grace_seconds", std::to_string(config_.reconcile_grace.count())}});
+  }
   reconciler_ = std::make_unique<Reconciler>(grace, docker_id_);
   DockerWatcher::Hooks hooks;
   hooks.network_changed = [this](const DockerNetwork& n) { bind_containers(n); };
@@ -404,7 +433,10 @@ void Daemon::run(const ring::Command& command, std::function<void(const ring::Re
   std::size_t kind = counted ? command.index() : std::variant_npos;
   bool allocates = std::holds_alternative<ring::AllocateCommand>(command) ||
                    std::holds_alternative<ring::ClaimCommand>(command);
-  waiting_[id] = [this, kind, allocates, started, done = std::move(done)](const ring::Reply& r) {
+  if (allocates) {
+    allocating_.insert(id);
+  }
+  waiting_[id] = [this, kind, started, done = std::move(done)](const ring::Reply& r) {
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     switch (kind) {
@@ -424,12 +456,6 @@ void Daemon::run(const ring::Command& command, std::function<void(const ring::Re
       default:
         break;
     }
-    // A new allocation's leak clock starts afresh, whatever ran for its address before.
-    if (allocates && r.status.ok() && reconciler_) {
-      for (const ring::Cidr& a : r.addresses) {
-        reconciler_->allocated(a.address());
-      }
-    }
     done(r);
   };
   submit(allocator_->command(now(), id, command));
@@ -441,6 +467,15 @@ void Daemon::submit(ring::Effects effects) {
     log(log_level_of(e.level), "allocator", e.message, {{"event", e.what}});
   }
   effects.events.clear();
+  // A new allocation's leak clock starts afresh the moment the allocator makes it, not when
+  // its reply is durable: a reconcile in between must not judge it by its address's old clock.
+  for (const ring::Reply& r : effects.replies) {
+    if (allocating_.erase(r.id) && r.status.ok() && reconciler_) {
+      for (const ring::Cidr& a : r.addresses) {
+        reconciler_->allocated(a.address());
+      }
+    }
+  }
   // A ring created apart: keep no link with that peer (the mesh refuses it from now on).
   for (const ring::RingConflict& c : effects.ring_conflicts) {
     if (mesh_) {

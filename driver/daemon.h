@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -91,6 +92,7 @@ class Daemon : public gossip::MeshHandler {
   std::chrono::steady_clock::time_point started_;
   ring::RequestId next_id_ = 1;
   std::map<ring::RequestId, std::function<void(const ring::Reply&)>> waiting_;
+  std::set<ring::RequestId> allocating_;      // allocate and claim requests not yet answered
   std::vector<std::uint8_t> gossip_payload_;  // the last ring update whose state is durable
   std::int64_t docker_since_ = 0;
   std::string docker_id_;     // the dockerd whose view showed our pools (m/docker-id)

@@ -51,6 +51,14 @@ bool DockerView::uses_subnet(const ring::Cidr& subnet) const {
 // empty list: it is believed only if it comes from the dockerd that showed them before.
 bool Reconciler::trusts(const DockerView& docker, const std::vector<ReconcilePool>& pools,
                         std::size_t present, Plan& out) {
+  if (!daemon_id_.empty() && !docker.daemon_id.empty() && docker.daemon_id != daemon_id_) {
+    // Another dockerd (another host's, in a multi-host layout) may well have a network on
+    // the same subnet; its containers are not ours to judge.
+    out.refused = "Docker's view comes from daemon " + docker.daemon_id + ", not the dockerd (" +
+                  daemon_id_ +
+                  ") that uses this plugin; nothing is released. Is --docker-api right?";
+    return false;
+  }
   if (docker.networks.empty()) {
     // Every dockerd has at least its "host" and "none" networks: this is no real view.
     out.refused = "Docker listed no networks at all; nothing is released";

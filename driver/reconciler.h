@@ -12,8 +12,9 @@
 // - A pool is leaked once no network in Docker's view has used its subnet for a whole
 //   grace period; then the pool and the plugin's allocations in it are freed.
 // - A view is acted on only if it shows at least one of this host's pools, or comes from
-//   the dockerd that did before (its ID). Another dockerd's view, or an error read as an
-//   empty list, frees nothing.
+//   the dockerd that did before (its ID). Once that ID is known, a view from any other
+//   dockerd is refused even if it shows our subnets. Another dockerd's view, or an error
+//   read as an empty list, frees nothing.
 #pragma once
 
 #include <map>

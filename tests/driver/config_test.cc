@@ -156,6 +156,10 @@ TEST(ConfigTest, BadValuesGiveOneClearLine) {
   EXPECT_NE(error_of({"--ipalloc-init", "seed="}).find("invalid peer name"), std::string::npos);
   EXPECT_NE(error_of({"--ipalloc-init", "seed=::1,bad"}).find("bad"), std::string::npos);
   EXPECT_NE(error_of({"--ipalloc-init", "paxos"}).find("expected consensus"), std::string::npos);
+  // 0 would free the address of a container that dockerd is still attaching.
+  EXPECT_EQ(error_of({"--reconcile-grace", "0"}),
+            "--reconcile-grace 0: must be a number of seconds from 1 to 86400");
+  EXPECT_NE(error_of({"--reconcile-grace", "86401"}).find("1 to 86400"), std::string::npos);
   EXPECT_EQ(error_of({"--log-level", "loud"}),
             "--log-level loud: must be debug, info, warn or error");
   EXPECT_EQ(error_of({"--frobnicate", "1"}),

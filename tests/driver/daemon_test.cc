@@ -3,6 +3,8 @@
 // stays as it was, and restarts that keep or refuse stored state.
 #include "driver/daemon.h"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <future>
 #include <thread>
@@ -243,7 +245,14 @@ TEST_F(DaemonTest, ACorruptStoreIsRefusedNeverWiped) {
     std::string bad;
   };
   const std::string pool_key = "p/weave-10.99.1.0/24";
+  const std::string identity = poke(config_.db_path, "m/identity", std::nullopt);
+  const std::string name = identity.substr(0, identity.find(' '));
+  std::string upper = identity;
+  std::transform(upper.begin(), upper.end(), upper.begin(),
+                 [](char ch) { return std::toupper(ch); });
   for (const Case& c : {Case{"m/identity", "garbage"}, Case{"m/identity", ""},
+                        Case{"m/identity", name}, Case{"m/identity", name + " 12x test"},
+                        Case{"m/identity", upper == identity ? name + " " : upper},
                         Case{pool_key, R"({"subnet":"10.99.1.0/24","refs":1,"automatic":"x"})"},
                         Case{pool_key, std::string(100, '[')}}) {
     std::string good = poke(config_.db_path, c.key, c.bad);
@@ -251,6 +260,10 @@ TEST_F(DaemonTest, ACorruptStoreIsRefusedNeverWiped) {
       RunningDaemon d(config_);
       EXPECT_FALSE(d.started().ok()) << c.key << " = " << c.bad;
       EXPECT_NE(d.started().message().find(c.key), std::string::npos) << d.started().message();
+      if (c.key == "m/identity") {
+        EXPECT_NE(d.started().message().find("restore the state from a backup"), std::string::npos)
+            << d.started().message();
+      }
     }
     poke(config_.db_path, c.key, good);
   }

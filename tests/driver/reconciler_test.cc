@@ -181,6 +181,26 @@ TEST_F(ReconcilerTest, AViewWithoutOurNetworksIsNeverActedOn) {
   EXPECT_EQ(reconciler_.plan(Millis{21000}, view(), ours, pools_).releases.size(), 1u);
 }
 
+// In a multi-host layout every host's dockerd has a network on the same subnet. Once the
+// reconciler knows which dockerd uses this plugin, another's view frees nothing, even though
+// it shows our pool and none of our addresses.
+TEST_F(ReconcilerTest, AnotherDockerdsViewOfOurSubnetIsNeverActedOn) {
+  std::map<Address, std::string> ours{{ip("10.99.1.2"), "10.99.1.2"}};
+  Reconciler::Plan first =
+      reconciler_.plan(Millis{0}, with(view("D1"), "10.99.1.2", kC1), ours, pools_);
+  EXPECT_TRUE(first.learned_daemon_id);
+  EXPECT_EQ(reconciler_.daemon_id(), "D1");
+  for (Millis t : {Millis{1000}, Millis{5000}, Millis{10000}}) {
+    Reconciler::Plan plan = reconciler_.plan(t, view("D2"), ours, pools_);
+    EXPECT_TRUE(plan.releases.empty());
+    EXPECT_TRUE(plan.binds.empty());
+    EXPECT_NE(plan.refused.find("daemon D2"), std::string::npos) << plan.refused;
+  }
+  // Our own dockerd's view still counts, and its clock starts only now.
+  EXPECT_TRUE(reconciler_.plan(Millis{10000}, view("D1"), ours, pools_).releases.empty());
+  EXPECT_EQ(reconciler_.plan(Millis{11000}, view("D1"), ours, pools_).releases.size(), 1u);
+}
+
 // A network removed while weave-ipam was down leaves its pool behind (its ReleasePool never
 // came). Once the dockerd that showed the pool shows no network using it for a whole grace
 // period, the pool goes, with the plugin's addresses and gateway in it.
