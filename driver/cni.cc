@@ -493,7 +493,8 @@ CniResult<CniRequest> parse_cni_request(const EnvLookup& env, const std::string&
     return r;
   }
   // A runtime's configuration is small; anything deeper or larger is not one.
-  Result<json> parsed = parse_untrusted_json(stdin_text, "the network configuration", 1 << 20);
+  Result<json> parsed =
+      parse_untrusted_json(stdin_text, "the network configuration", kMaxCniConfigBytes);
   json config = parsed.ok() ? *parsed : json();
   if (!config.is_object()) {
     return fail(CniCode::kDecodeFailure,

@@ -109,6 +109,9 @@ using AdminTransport = std::function<Result<AdminAnswer>(
     const std::string& socket_path, const std::string& method, const std::string& target,
     const std::string& body, std::chrono::milliseconds timeout)>;
 
+// The largest network configuration read from stdin; a longer one is refused.
+inline constexpr std::size_t kMaxCniConfigBytes = std::size_t{1} << 20;
+
 // Runs one invocation and returns the exit code (0, or 1 with the error JSON in stdout_text).
 int run_cni(const EnvLookup& env, const std::string& stdin_text, std::string& stdout_text);
 int run_cni(const EnvLookup& env, const std::string& stdin_text, std::string& stdout_text,

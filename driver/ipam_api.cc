@@ -197,27 +197,34 @@ IpamApi::Outcome IpamApi::handle(std::string_view path, std::string_view body) {
   return (this->*handler->second)(*request);
 }
 
-// The lowest /prefix_len block of the default subnet that no pool overlaps. Each step jumps
-// past one pool, so the work is bounded by the number of pools, never by the number of
-// candidate blocks (2^80 of them for a /128 in a /48).
+// The lowest /prefix_len block of the default subnet that no pool overlaps.
 Result<Cidr> IpamApi::first_free_subnet(int prefix_len) const {
-  const ring::Range space = default_subnet_.range();
-  const ring::Uint128 block = Cidr(default_subnet_.address(), prefix_len).size();
+  std::vector<Cidr> taken;
+  taken.reserve(pools_.size());
+  for (const auto& [id, pool] : pools_) {
+    taken.push_back(pool.subnet);
+  }
+  return first_free_block(default_subnet_, prefix_len, taken);
+}
+
+Result<Cidr> first_free_block(const Cidr& subnet, int prefix_len, const std::vector<Cidr>& taken) {
+  const ring::Range space = subnet.range();
+  const ring::Uint128 block = Cidr(subnet.address(), prefix_len).size();
   ring::Uint128 offset = 0;
-  for (std::size_t steps = 0; steps <= pools_.size(); ++steps) {
+  for (std::size_t steps = 0; steps <= taken.size(); ++steps) {
     ring::Range candidate(space.start() + offset, space.start() + offset + block);
-    const PoolRecord* overlapping = nullptr;
-    for (const auto& [id, pool] : pools_) {
-      if (pool.subnet.range().overlaps(candidate)) {
-        overlapping = &pool;
+    const Cidr* overlapping = nullptr;
+    for (const Cidr& t : taken) {
+      if (t.range().overlaps(candidate)) {
+        overlapping = &t;
         break;
       }
     }
     if (overlapping == nullptr) {
       return Cidr(candidate.start(), prefix_len);
     }
-    // The first block that starts at or after the end of that pool.
-    ring::Uint128 past = overlapping->subnet.range().end() - space.start();
+    // The first block that starts at or after the end of that subnet.
+    ring::Uint128 past = overlapping->range().end() - space.start();
     ring::Uint128 next = (past + block - 1) / block * block;
     if (next <= offset || next >= space.size() || space.size() - next < block) {
       break;

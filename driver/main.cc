@@ -67,7 +67,9 @@ int launch(const std::vector<std::string>& args) {
 int cni() {
   std::string in;
   char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, stdin)) > 0;) {
+  // One byte past the limit is enough for run_cni to refuse it: never hold more than that.
+  for (std::size_t n; in.size() <= wipam::driver::kMaxCniConfigBytes &&
+                      (n = std::fread(buffer, 1, sizeof buffer, stdin)) > 0;) {
     in.append(buffer, n);
   }
   std::string out;

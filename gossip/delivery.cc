@@ -5,17 +5,25 @@
 namespace wipam::gossip {
 
 bool BroadcastWindow::accept(std::uint64_t seq) {
-  // A linear scan: 512 numbers in 4 KiB are one cache-friendly pass, cheaper than a set.
-  if (std::find(recent_.begin(), recent_.end(), seq) != recent_.end()) {
+  if (seen(seq)) {
     return false;
   }
+  record(seq);
+  return true;
+}
+
+bool BroadcastWindow::seen(std::uint64_t seq) const {
+  // A linear scan: 512 numbers in 4 KiB are one cache-friendly pass, cheaper than a set.
+  return std::find(recent_.begin(), recent_.end(), seq) != recent_.end();
+}
+
+void BroadcastWindow::record(std::uint64_t seq) {
   if (recent_.size() < kWindow) {
     recent_.push_back(seq);
   } else {
     recent_[next_] = seq;
     next_ = (next_ + 1) % kWindow;
   }
-  return true;
 }
 
 std::chrono::milliseconds backoff_delay(const BackoffPolicy& policy, int failures,

@@ -23,6 +23,10 @@ class BroadcastWindow {
 
   // True iff `seq` is not among the last kWindow accepted; records it, forgetting the oldest.
   bool accept(std::uint64_t seq);
+  // True iff `seq` is among the last kWindow recorded.
+  bool seen(std::uint64_t seq) const;
+  // Records `seq` (not checked), forgetting the oldest once kWindow are held.
+  void record(std::uint64_t seq);
 
  private:
   std::vector<std::uint64_t> recent_;  // a ring of at most kWindow, oldest at next_

@@ -121,16 +121,19 @@ void Mesh::handle_broadcast(const std::shared_ptr<Connection>& from, const Bytes
   if (windows_.size() >= 2 * config_.limits.max_peers) {
     std::erase_if(windows_, [&](const auto& w) { return !topology_.reachable(w.first.first); });
   }
-  if (!windows_[{message->source, message->source_uid}].accept(message->seq)) {
+  std::pair<ring::PeerName, std::uint64_t> origin{message->source, message->source_uid};
+  if (windows_[origin].seen(message->seq)) {
     return;
   }
-  // Accepted by the handler first: a payload it refuses goes no further than us.
+  // Accepted by the handler first: a payload it refuses goes no further than us. Its seq is
+  // recorded only once accepted, so forged garbage cannot use up a real peer's numbers.
   Status accepted = handler_.on_message(message->source, Delivery::kBroadcast, message->payload);
   if (!accepted.ok()) {
     log("warn", "refused a broadcast from " + message->source.to_string() + " via " +
                     link.to_string() + ", not relayed: " + accepted.message());
     return;
   }
+  windows_[origin].record(message->seq);  // looked up again: the handler may have run long
   send_to_all(body, from.get());
 }
 

@@ -26,4 +26,4 @@ ctest --test-dir "$sim" --output-on-failure -j2 --timeout 900 -R 'SimTest\.'
 
 # Every fuzz target for a bounded time (tests/fuzz, issue #12): a clang build in build/fuzz,
 # then 15 s each from the committed corpus. Unlocked, like the builds above.
-WIPAM_BUILD_LOCK= scripts/fuzz.sh all "${WIPAM_FUZZ_SECONDS:-15}"
+WIPAM_BUILD_LOCK= scripts/fuzz.sh all "${WIPAM_FUZZ_SECONDS:-20}"

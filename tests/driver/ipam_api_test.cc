@@ -127,6 +127,22 @@ TEST_F(IpamApiTest, AutomaticSubnetsSkipPoolsWithoutWalkingEveryCandidate) {
             std::string::npos);
 }
 
+// Walking candidates one by one would take 2^79 steps here and never finish.
+TEST(FirstFreeBlockTest, AnIpv6SpaceOfSingleAddressesIsSearchedInAFewJumps) {
+  auto cidr = [](const char* text) { return *ring::Cidr::parse(text); };
+  ring::Cidr space = cidr("fd00:32::/48");
+  std::vector<ring::Cidr> taken{cidr("fd00:32::/49"), cidr("fd00:32:0:8000::/50"),
+                                cidr("fd00:32:0:c000::/128")};
+  Result<ring::Cidr> free = first_free_block(space, 128, taken);
+  ASSERT_TRUE(free.ok()) << free.status().to_string();
+  EXPECT_EQ(free->to_string(), "fd00:32:0:c000::1/128");
+  EXPECT_EQ(first_free_block(space, 64, taken)->to_string(), "fd00:32:0:c001::/64");
+  // The whole space taken: exhausted, at once.
+  EXPECT_FALSE(first_free_block(space, 128, {cidr("fd00:32::/48")}).ok());
+  EXPECT_FALSE(
+      first_free_block(space, 49, {cidr("fd00:32::/49"), cidr("fd00:32:0:c000::/50")}).ok());
+}
+
 TEST_F(IpamApiTest, DeeplyNestedOrHugeBodiesAreRefusedAndChangeNothing) {
   std::string deep(60000, '[');
   EXPECT_NE(err("/IpamDriver.RequestPool", deep).find("nests deeper"), std::string::npos);

@@ -10,6 +10,11 @@ to be hostile. Each mode prints one line saying what it saw and exits 0 iff the 
   big-hello HOST PORT SRC               a Hello frame header of 1 MB: the peer must close at once
   flood HOST PORT SRC COUNT SECONDS     COUNT half-open connections (preamble only), reopened
                                         when closed, held for SECONDS
+  forge-sources HOST PORT RANGE SRC     on fresh links, frames that lie about their source: a
+                                        Topology entry and a Broadcast in the stranger's own name
+                                        with another uid, and a first-hop Unicast from a third
+                                        peer (the peer must close each link); then a relayed
+                                        Unicast in the peer's own name (refused, link kept)
   prove-first HOST PORT RANGE SRC       a keyed Hello with no password behind it: the peer must
                                         send nothing after its own Hello, not even a Verdict,
                                         and close after a forged Verdict
@@ -79,18 +84,27 @@ def stranger_name():
     return random.randrange(1, 1 << 48) | (1 << 41)  # locally administered, never zero
 
 
-def join_and_poison(host, port, rng, src):
+def join(host, port, rng, src):
+    """Joins as a peer with no password: (socket, our name, our uid, the peer's name), or None."""
     s = dial(host, port, src)
     s.sendall(PREAMBLE)
     read_exact(s, 6)
     name, uid = stranger_name(), random.randrange(1, 1 << 63)
     s.sendall(frame(hello(name, uid, rng, keyed=False)))
-    read_frame(s)  # its Hello
+    (theirs,) = struct.unpack(">Q", read_frame(s)[1:9])  # its Hello
     v = read_frame(s)
     if v[1] != 1:
         print("stranger: refused: %r" % v[35:])
-        return 1
+        return None
     s.sendall(frame(verdict()))
+    return s, name, uid, theirs
+
+
+def join_and_poison(host, port, rng, src):
+    joined = join(host, port, rng, src)
+    if joined is None:
+        return 1
+    s, name, uid, _ = joined
     nested = b"\x81" * 1_000_000
     s.sendall(frame(gossip(nested)))
     s.sendall(frame(broadcast(name, uid, 1, nested)))
@@ -185,6 +199,60 @@ def flood(host, port, src, count, seconds):
     return 0
 
 
+def topology(name, uid, version):
+    return bytes([4]) + struct.pack(">I", 1) + struct.pack(">QQ", name, uid) + text("forged") \
+        + struct.pack(">QI", version, 0)
+
+
+def unicast(source, destination, hops, payload):
+    return bytes([6]) + struct.pack(">QQBI", source, destination, hops, len(payload)) + payload
+
+
+def closed_within(s, seconds):
+    """True iff the peer closes the link within `seconds` (whatever frames it sends first)."""
+    s.settimeout(seconds)
+    try:
+        while s.recv(65536):
+            pass
+        return True
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+
+
+def forge_sources(host, port, rng, src):
+    lies = {
+        "a Topology entry in our name with another uid":
+            lambda name, uid, _: topology(name, uid + 1, 1),
+        "a Broadcast in our name with another uid":
+            lambda name, uid, _: broadcast(name, uid + 1, 1, b"\xf6"),
+        "a first-hop Unicast from a third peer":
+            lambda name, uid, theirs: unicast(stranger_name(), theirs, 64, b"\xf6"),
+    }
+    for what, forge in lies.items():
+        joined = join(host, port, rng, src)
+        if joined is None:
+            return 1
+        s, name, uid, theirs = joined
+        s.sendall(frame(forge(name, uid, theirs)))
+        if not closed_within(s, 5.0):
+            print("stranger: the peer kept the link after " + what)
+            return 1
+        s.close()
+    joined = join(host, port, rng, src)
+    if joined is None:
+        return 1
+    s, name, uid, theirs = joined
+    s.sendall(frame(unicast(theirs, theirs, 63, b"\xf6")))  # "relayed", in the peer's own name
+    if closed_within(s, 2.0):
+        print("stranger: the peer closed the link over a relayed unicast in its name")
+        return 1
+    s.close()
+    print("stranger: each forged source closed its link; the relayed one in its name was dropped")
+    return 0
+
+
 def prove_first(host, port, rng, src):
     s = dial(host, port, src)
     s.sendall(PREAMBLE)
@@ -231,6 +299,8 @@ def main(argv):
         return big_hello(host, port, argv[4])
     if mode == "flood":
         return flood(host, port, argv[4], int(argv[5]), float(argv[6]))
+    if mode == "forge-sources":
+        return forge_sources(host, port, argv[4], argv[5])
     if mode == "prove-first":
         return prove_first(host, port, argv[4], argv[5])
     print("stranger: unknown mode " + mode)

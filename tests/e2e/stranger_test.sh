@@ -72,6 +72,15 @@ check "peer 2 never saw the bad broadcasts (nothing refused, no bad message)" \
   "! grep -qE 'refused a broadcast|bad-message|CBOR input' $work/log2"
 check "both peers stay up and serve the plugin socket after the poisoned frames" "all_up 1 2"
 
+stranger forge-sources "$(host 1)" $((gp + 1)) $range $stranger_ip
+check "peer 1 closes each link whose frames lie about their source" "[ $? -eq 0 ]"
+check "peer 1 names each forged source in its log" \
+  "grep -q 'speaks for it as another incarnation' $work/log1 &&
+   grep -q 'claims another incarnation of it as its source' $work/log1 &&
+   grep -q 'claims source .* on its first hop' $work/log1 &&
+   grep -q 'refused a unicast in our name' $work/log1"
+check "both peers stay up after the forged sources" "all_up 1 2"
+
 stranger random "$(host 2)" $((gp + 2)) $stranger_ip 60
 check "60 connections of random bytes are each closed by the peer" "[ $? -eq 0 ]"
 stranger big-hello "$(host 1)" $((gp + 1)) $stranger_ip

@@ -22,6 +22,21 @@ TEST(BroadcastWindowTest, EachSequenceIsAcceptedOnce) {
   EXPECT_FALSE(w.accept(6));
 }
 
+// The mesh asks seen() first and records only what its handler accepted: a refused payload
+// leaves its number free for the real broadcast.
+TEST(BroadcastWindowTest, SeenDoesNotRecordAndRecordDoes) {
+  BroadcastWindow w;
+  EXPECT_FALSE(w.seen(9));
+  EXPECT_FALSE(w.seen(9));
+  w.record(9);
+  EXPECT_TRUE(w.seen(9));
+  EXPECT_FALSE(w.accept(9));
+  for (std::uint64_t seq = 100; seq < 100 + BroadcastWindow::kWindow; ++seq) {
+    w.record(seq);
+  }
+  EXPECT_FALSE(w.seen(9));  // the oldest is forgotten once the window is full
+}
+
 TEST(BroadcastWindowTest, AForgedNumberNearTheTopDoesNotSilenceTheRealOnes) {
   BroadcastWindow w;
   EXPECT_TRUE(w.accept(1));
