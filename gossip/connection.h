@@ -79,6 +79,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::uint64_t id() const { return id_; }
   bool initiator() const { return initiator_; }
   bool established() const { return state_ == State::kEstablished; }
+  // Bytes queued and not yet written to the socket.
+  std::size_t queued_bytes() const { return queued_bytes_; }
   bool keyed() const { return keyed_link_; }
   // The peer's Hello. REQUIRES: it has arrived (always true once established).
   const Hello& remote() const { return *remote_; }
@@ -147,8 +149,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   FrameDecoder decoder_;
   std::vector<std::uint8_t> read_buffer_;  // bound on one read
 
-  std::deque<Bytes> send_queue_;  // whole frames; bounded by options_.send_queue_bytes
-  std::size_t queued_bytes_ = 0;
+  std::deque<Bytes> send_queue_;   // whole frames; bounded by options_.send_queue_bytes
+  std::size_t queued_bytes_ = 0;   // see queued_bytes()
   std::size_t writing_count_ = 0;  // frames at the front of send_queue_ being written
   std::optional<Status> close_after_flush_;
 

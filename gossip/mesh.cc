@@ -361,20 +361,6 @@ void Mesh::publish_own_links() {
   send_topology({topology_.set_own_links(std::move(links))});
 }
 
-void Mesh::send_to_all(ByteView body, const Connection* except) {
-  for (const auto& [name, connection] : established_) {
-    if (connection.get() != except && !send_on(*connection, body).ok()) {
-      log("warn", "could not queue a frame for " + name.to_string());
-    }
-  }
-}
-
-Status Mesh::send_on(Connection& connection, ByteView body) {
-  Status sent = connection.send(body);
-  (sent.ok() ? counters_.sent : counters_.dropped).add(body);
-  return sent;
-}
-
 void Mesh::notify_reachability() {
   std::map<ring::PeerName, std::uint64_t> now;
   for (const ring::PeerIdentity& peer : topology_.reachable_peers()) {
@@ -405,6 +391,7 @@ void Mesh::notify_reachability() {
 }
 
 void Mesh::on_gossip_timer() {
+  repay_topology();
   std::vector<std::uint8_t> payload = gossip_source_ ? gossip_source_() : Bytes();
   if (!payload.empty() && !established_.empty()) {  // nothing to say yet: say nothing
     std::uniform_int_distribution<std::size_t> pick(0, established_.size() - 1);

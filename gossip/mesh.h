@@ -236,6 +236,7 @@ class Mesh : private ConnectionOwner {
   void send_to_all(ByteView body, const Connection* except);
   // Every frame goes out through here, so counters_ sees it.
   Status send_on(Connection& connection, ByteView body);
+  void repay_topology();
   void notify_reachability();
   bool prefer_existing(const Connection& existing, const Connection& incoming) const;
   // True iff we refused `connection` because the peer's allocation was created apart.
@@ -259,6 +260,7 @@ class Mesh : private ConnectionOwner {
   boost::asio::steady_timer topology_timer_;
   std::set<ring::PeerName> pending_topology_;  // peers whose changed entries are not sent yet
   bool topology_timer_armed_ = false;
+  std::set<ring::PeerName> topology_owed_;  // links whose topology was shed: owed the table
   std::chrono::steady_clock::time_point last_topology_sent_{};
   mutable std::mt19937_64 rng_;
 

@@ -97,6 +97,56 @@ void Mesh::flush_topology() {
   if (!entries.empty()) {
     send_to_all(encode_topology(entries), nullptr);
   }
+  repay_topology();
+}
+
+// A link whose topology was shed gets the whole table once its queue has room again.
+void Mesh::repay_topology() {
+  for (auto it = topology_owed_.begin(); it != topology_owed_.end();) {
+    auto link = established_.find(*it);
+    if (link == established_.end()) {
+      it = topology_owed_.erase(it);
+      continue;
+    }
+    if (link->second->queued_bytes() > config_.limits.send_queue_bytes / 2) {
+      ++it;
+      continue;
+    }
+    it = topology_owed_.erase(it);  // before sending: a shed send owes it again
+    (void)send_on(*link->second, encode_topology(topology_.entries()));  // counted either way
+  }
+}
+
+void Mesh::send_to_all(ByteView body, const Connection* except) {
+  for (const auto& [name, connection] : established_) {
+    if (connection.get() == except) {
+      continue;
+    }
+    if (Status sent = send_on(*connection, body); !sent.ok()) {
+      log(sent.code() == Code::kExhausted ? "debug" : "warn",
+          "could not queue a frame for " + name.to_string() + ": " + sent.message());
+    }
+  }
+}
+
+// Once a link's queue is over half full, topology and gossip frames are shed: gossip is
+// re-sent on its timer and shed topology is owed (repay_topology), while broadcasts and
+// unicasts (Paxos, space, ring updates) keep the other half, so they are never dropped
+// before the link itself gives up.
+Status Mesh::send_on(Connection& connection, ByteView body) {
+  Result<FrameType> type = frame_type(body);
+  bool resendable = type.ok() && (*type == FrameType::kTopology || *type == FrameType::kGossip);
+  if (resendable && connection.queued_bytes() > config_.limits.send_queue_bytes / 2) {
+    counters_.dropped.add(body);
+    if (*type == FrameType::kTopology && connection.established()) {
+      topology_owed_.insert(connection.remote().identity.name);
+    }
+    return Status::exhausted("shed: the queue to " + connection.remote_endpoint() +
+                             " is over half full");
+  }
+  Status sent = connection.send(body);
+  (sent.ok() ? counters_.sent : counters_.dropped).add(body);
+  return sent;
 }
 
 void Mesh::handle_broadcast(const std::shared_ptr<Connection>& from, const Bytes& body) {

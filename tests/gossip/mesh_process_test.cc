@@ -193,6 +193,49 @@ TEST_F(MeshProcessTest, ABroadcastTheReceiverRefusesIsNotRelayed) {
   EXPECT_TRUE(node(2).wait_for_line("msg " + name_of(1) + " broadcast fine"));
 }
 
+// A peer that stops reading: once the link's queue is over half full, the mesh sheds what
+// gossip re-sends (topology, anti-entropy) and keeps every broadcast, which all arrive once
+// the peer reads again; the link stays up.
+TEST_F(MeshProcessTest, AQueueOverHalfFullShedsGossipButNeverABroadcast) {
+  start_chain(2, {"--idle-ms", "60000", "--heartbeat-ms", "20000", "--gossip-ms", "20",
+                  "--send-queue-bytes", "8388608"});
+  expect_all_up(2);
+  node(1).send("gossip anti-entropy");
+  ASSERT_TRUE(node(2).wait_for_line("msg " + name_of(1) + " gossip anti-entropy"));
+  auto counter = [&](const std::string& name) -> std::uint64_t {
+    std::size_t mark = node(1).line_count();
+    node(1).send("counters");
+    std::optional<std::string> line =
+        node(1).wait_for([](const std::string& l) { return l.rfind("counters ", 0) == 0; }, mark);
+    if (!line) {
+      return std::uint64_t{0};
+    }
+    std::size_t at = line->find(" " + name + "=");
+    return at == std::string::npos ? std::uint64_t{0}
+                                   : std::stoull(line->substr(at + name.size() + 2));
+  };
+  node(2).signal(SIGSTOP);
+  int sent = 0;
+  bool shed = false;
+  for (int round = 0; round < 400 && !shed; ++round) {
+    node(1).send("flood 4 65536");
+    sent += 4;
+    // Paced past a gossip tick, so a gossip frame meets the queue between half and full.
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    shed = counter("dropped_gossip") + counter("dropped_topology") > 0;
+  }
+  node(2).signal(SIGCONT);
+  ASSERT_TRUE(shed) << "the queue never passed half full after " << sent << " broadcasts";
+  EXPECT_EQ(counter("dropped_broadcast"), 0u);
+  node(1).send("broadcast end");
+  ASSERT_TRUE(node(2).wait_for_line("msg " + name_of(1) + " broadcast end"));
+  for (int k = 0; k < sent; ++k) {
+    EXPECT_EQ(node(2).count("msg " + name_of(1) + " broadcast bulk:" + std::to_string(k)), 1u)
+        << "broadcast " << k << " of " << sent;
+  }
+  EXPECT_EQ(node(1).count("down " + name_of(2)), 0u) << "the link went down";
+}
+
 TEST_F(MeshProcessTest, UnicastToAnUnknownPeerFails) {
   start_chain(2);
   expect_all_up(2);

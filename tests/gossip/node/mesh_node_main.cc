@@ -4,7 +4,7 @@
 //   mesh_node --name ::1 [--listen 127.0.0.1] [--port 0] [--range 10.32.0.0/12]
 //             [--password P] [--heartbeat-ms N] [--idle-ms N] [--backoff-initial-ms N]
 //             [--backoff-max-ms N] [--gossip-ms N] [--no-discovery] [--timestamps]
-//             [--identity TEXT] TARGET...
+//             [--identity TEXT] [--send-queue-bytes N] TARGET...
 //
 // stdin, one command a line: broadcast TEXT | unicast PEER TEXT | gossip TEXT | block PEER |
 // unblock PEER | connect ADDR | forget ADDR | identity [TEXT] | refuse PEER REASON | peers |
@@ -63,6 +63,9 @@ class PrintingHandler : public gossip::MeshHandler {
     if (text.rfind("refuse:", 0) == 0) {
       emit("refused-msg " + from.to_string() + " " + gossip::delivery_name(kind) + " " + text);
       return Status::invalid_argument("refused by the test node");
+    }
+    if (text.rfind("bulk:", 0) == 0) {
+      text = text.substr(0, text.find(':', 5));  // "bulk:<n>": the padding is not worth a line
     }
     std::string line = "msg " + from.to_string() + " " + gossip::delivery_name(kind) + " " + text;
     if (timestamps_) {
@@ -153,6 +156,8 @@ Options parse(int argc, char** argv) {
       limits.backoff.max = ms();
     } else if (flag == "--gossip-ms") {
       limits.gossip_interval = ms();
+    } else if (flag == "--send-queue-bytes") {
+      limits.send_queue_bytes = static_cast<std::size_t>(number(flag.c_str(), value()));
     } else if (flag == "--no-discovery") {
       o.config.discovery = false;
     } else if (flag == "--timestamps") {
@@ -237,6 +242,19 @@ class Console {
     emit("peers-end");
   }
 
+  // "flood COUNT SIZE": COUNT broadcasts "bulk:<n>:" padded to SIZE bytes, n counting on.
+  void flood(const std::string& args) {
+    auto [count, size] = split(args);
+    long n = std::strtol(count.c_str(), nullptr, 10);
+    auto bytes = static_cast<std::size_t>(std::strtol(size.c_str(), nullptr, 10));
+    for (long i = 0; i < n; ++i) {
+      std::string payload = "bulk:" + std::to_string(bulk_sent_++) + ":";
+      payload.resize(std::max(bytes, payload.size()), 'x');
+      mesh_.broadcast(
+          std::span(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()));
+    }
+  }
+
   // False iff the console should stop.
   bool apply(const std::string& line) {
     auto [command, rest] = split(line);
@@ -273,6 +291,15 @@ class Console {
       }
     } else if (command == "peers") {
       print_peers();
+    } else if (command == "flood") {
+      flood(rest);
+    } else if (command == "counters") {
+      const gossip::MeshCounters& c = mesh_.counters();
+      emit("counters sent_broadcast=" + std::to_string(c.sent.broadcast) +
+           " dropped_broadcast=" + std::to_string(c.dropped.broadcast) +
+           " dropped_unicast=" + std::to_string(c.dropped.unicast) +
+           " dropped_topology=" + std::to_string(c.dropped.topology) +
+           " dropped_gossip=" + std::to_string(c.dropped.gossip));
     } else if (command == "quit") {
       quit();
       return false;
@@ -288,6 +315,7 @@ class Console {
   asio::posix::stream_descriptor in_;
   asio::streambuf buffer_{64 * 1024};  // bound: one command line
   std::set<ring::PeerName> blocked_;
+  long bulk_sent_ = 0;
 };
 
 }  // namespace
