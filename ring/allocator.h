@@ -7,191 +7,37 @@
 // make the writes durable before it sends the messages and replies of the same Effects, and
 // must release Effects in the order they were returned. Time arrives only as `now`.
 // Loop-confined: one thread calls it; it does no I/O, reads no clock and holds no lock.
+//
+// This is the façade: each call is dispatched to the part that owns the concern, listed in
+// allocator.cc, and its Effects are finished here.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <optional>
-#include <set>
+#include <span>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include "ring/address.h"
+#include "ring/allocator_config.h"
+#include "ring/allocator_status.h"
+#include "ring/commands.h"
+#include "ring/effects.h"
 #include "ring/messages.h"
-#include "ring/paxos.h"
 #include "ring/peer_name.h"
 #include "ring/ring.h"
 #include "ring/ring_conflicts.h"
 #include "ring/space.h"
 #include "ring/status.h"
+#include "ring/store_records.h"
 
 namespace wipam::ring {
-
-using Millis = std::chrono::milliseconds;
-
-// How the ring is first created (see DESIGN.md, "Creating the ring once").
-struct SeedInit {
-  std::vector<PeerName> seeds;
-};
-struct ConsensusInit {
-  unsigned quorum = 1;  // floor(N/2)+1 of the N peers expected
-};
-struct ObserverInit {};
-using InitMode = std::variant<SeedInit, ConsensusInit, ObserverInit>;
-
-struct AllocatorConfig {
-  PeerIdentity self;
-  Cidr universe;  // the allocation range, a subnet
-  InitMode init = ConsensusInit{};
-  Millis op_deadline{15000};          // a deferred command fails after this long
-  Millis donor_timeout{2000};         // a space request unanswered this long goes elsewhere
-  Millis gossip_interval{10000};      // whole-ring anti-entropy
-  Millis propose_interval{3000};      // consensus re-proposal while waiting
-  Millis free_report_interval{5000};  // refresh of our free-space hints in the ring
-  // A ring conflict (ring_conflicts.h) no peer renewed for this long ends.
-  Millis conflict_memory{15 * 60 * 1000};
-};
-
-// ---- Commands ------------------------------------------------------------------------
-
-using RequestId = std::uint64_t;
-
-// An address in `subnet` (never its network or broadcast address), inside `within` when
-// given. Idempotent: an owner that already holds an address there gets it again. An empty
-// owner stands for "anonymous": the allocation is recorded under its address's text.
-struct AllocateCommand {
-  std::string owner;
-  Cidr subnet;
-  std::optional<Range> within;
-};
-// Exactly `address` for `owner` (the prefix of `address` is recorded with it).
-struct ClaimCommand {
-  std::string owner;
-  Cidr address;
-};
-// Frees `address`; when `owner` is given only if it still holds it. Idempotent.
-struct ReleaseCommand {
-  Address address;
-  std::optional<std::string> owner;
-};
-// Frees every address of `owner`. Idempotent.
-struct ReleaseOwnerCommand {
-  std::string owner;
-};
-// Re-records `address` under `owner` (e.g. the container the events stream shows holding
-// an address Docker's plugin call allocated anonymously).
-struct BindCommand {
-  Address address;
-  std::string owner;
-};
-struct LookupCommand {
-  std::string owner;
-};
-// Completes once this peer has a ring and so can allocate.
-struct PrimeCommand {};
-// Takes over every range of `peer` (rmpeer). Refused for a reachable peer unless forced.
-struct RemovePeerCommand {
-  PeerName peer;
-  bool force = false;
-};
-
-using Command = std::variant<AllocateCommand, ClaimCommand, ReleaseCommand, ReleaseOwnerCommand,
-                             BindCommand, LookupCommand, PrimeCommand, RemovePeerCommand>;
-
-// ---- Effects -------------------------------------------------------------------------
-
-struct Reply {
-  RequestId id = 0;
-  Status status;                // OK, or why not (the text clients see)
-  std::vector<Cidr> addresses;  // allocate/claim: the address; lookup/release-owner: all
-  std::string text;             // remove-peer: what was taken over
-};
-
-enum class Delivery { kBroadcast, kUnicast, kGossip };
-
-struct OutgoingMessage {
-  Delivery delivery = Delivery::kBroadcast;
-  PeerName to;  // for kUnicast
-  PeerMessage message;
-};
-
-struct StoreWrite {
-  std::string key;
-  std::optional<std::string> value;  // nullopt deletes the key
-};
-
-enum class EventLevel { kDebug, kInfo, kWarn, kError };
-// Something the shell should log and count; the core itself never logs.
-struct Event {
-  EventLevel level = EventLevel::kInfo;
-  std::string what;  // short kind: "donated", "conflict", "consensus", ...
-  std::string message;
-};
-
-struct Effects {
-  std::vector<StoreWrite> writes;
-  std::vector<OutgoingMessage> messages;
-  std::vector<Reply> replies;
-  std::vector<Event> events;
-  // Peers seen in this step with a ring created apart from ours (new or again): the shell
-  // stops linking with them (the daemon: Mesh::refuse_peer).
-  std::vector<RingConflict> ring_conflicts;
-
-  bool empty() const { return writes.empty() && messages.empty() && replies.empty(); }
-};
-
-// ---- Status --------------------------------------------------------------------------
-
-enum class ConsensusState { kDeferred, kWaiting, kAchieved };
-
-struct RingRow {
-  Range range;
-  PeerName owner;
-  std::string nickname;
-  bool reachable = false;
-  std::uint64_t version = 0;
-  Uint128 free = 0;
-};
-
-struct PeerRow {
-  PeerName name;
-  std::string nickname;
-  bool reachable = false;
-  Uint128 owned = 0;
-  Uint128 free = 0;
-};
-
-struct StatusReport {
-  PeerIdentity self;
-  Cidr universe;
-  std::string init;  // "seed", "consensus", "observer"
-  ConsensusState consensus = ConsensusState::kDeferred;
-  unsigned quorum = 0;
-  unsigned known = 0;
-  bool ready = false;     // has a ring and owns or can obtain space
-  std::string summary;    // "ready", "awaiting consensus (quorum: 2, known: 1)", ...
-  Uint128 allocated = 0;  // addresses held on this peer
-  Uint128 owned = 0;      // addresses in ranges this peer owns
-  Uint128 free = 0;       // free addresses in those ranges
-  std::vector<RingRow> ring;
-  std::vector<PeerRow> peers;
-  std::vector<std::string> pending_allocates;
-  std::vector<std::string> pending_claims;
-  std::vector<std::string> conflicts;        // addresses held by two peers, rings created apart
-  std::vector<RingConflict> ring_conflicts;  // while any stands: no new addresses, not ready
-  std::uint64_t reserved_for_peers = 0;      // addresses we keep for peers that held them first
-  std::uint64_t held_elsewhere = 0;          // our addresses inside ranges other peers now own
-};
-
-// ---- The allocator ---------------------------------------------------------------------
 
 class Allocator {
  public:
   // The store's content at start-up: every key the allocator wrote (keys begin "a/", "m/").
-  using Stored = std::map<std::string, std::string>;
+  using Stored = ::wipam::ring::Stored;
 
   explicit Allocator(AllocatorConfig config);
   Allocator(const Allocator&) = delete;
@@ -235,12 +81,5 @@ class Allocator {
   struct State;
   std::unique_ptr<State> state_;
 };
-
-// Store keys, exposed for tests and the store documentation.
-std::string allocation_key(const Address& address);  // "a/<33 hex digits>"
-inline constexpr const char* kRingKey = "m/ring";
-inline constexpr const char* kIdentityKey = "m/identity";
-inline constexpr const char* kPaxosKey = "m/paxos";
-inline constexpr const char* kUniverseKey = "m/universe";
 
 }  // namespace wipam::ring

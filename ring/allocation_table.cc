@@ -1,0 +1,67 @@
+#include "ring/allocation_table.h"
+
+namespace wipam::ring {
+namespace {
+
+constexpr const char* kPeerOwnerPrefix = "peer:";
+
+}  // namespace
+
+std::string peer_owner(PeerName peer) { return kPeerOwnerPrefix + peer.to_string(); }
+
+bool is_peer_owner(const std::string& owner) { return owner.rfind(kPeerOwnerPrefix, 0) == 0; }
+
+void AllocationTable::set(const Address& a, const std::string& owner, int prefix_len) {
+  erase(a);
+  allocations_[a] = {owner, prefix_len};
+  by_owner_[owner].insert(a);
+  owners_[a] = owner;
+}
+
+bool AllocationTable::erase(const Address& a) {
+  auto it = allocations_.find(a);
+  if (it == allocations_.end()) {
+    return false;
+  }
+  auto owned = by_owner_.find(it->second.owner);
+  if (owned != by_owner_.end()) {
+    owned->second.erase(a);
+    if (owned->second.empty()) {
+      by_owner_.erase(owned);
+    }
+  }
+  allocations_.erase(it);
+  owners_.erase(a);
+  return true;
+}
+
+const Allocation* AllocationTable::find(const Address& a) const {
+  auto it = allocations_.find(a);
+  return it == allocations_.end() ? nullptr : &it->second;
+}
+
+const std::set<Address>* AllocationTable::addresses_of(const std::string& owner) const {
+  auto it = by_owner_.find(owner);
+  return it == by_owner_.end() ? nullptr : &it->second;
+}
+
+std::vector<Cidr> AllocationTable::lookup(const std::string& owner) const {
+  std::vector<Cidr> out;
+  if (const std::set<Address>* held = addresses_of(owner)) {
+    for (const Address& a : *held) {
+      out.emplace_back(a, allocations_.at(a).prefix_len);
+    }
+  }
+  return out;
+}
+
+std::vector<Address> AllocationTable::in_range(const Range& r) const {
+  std::vector<Address> out;
+  for (auto it = allocations_.lower_bound(r.start());
+       it != allocations_.end() && r.contains(it->first); ++it) {
+    out.push_back(it->first);
+  }
+  return out;
+}
+
+}  // namespace wipam::ring

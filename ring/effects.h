@@ -1,0 +1,95 @@
+// What each call into the allocator returns: store writes, messages, replies and events, and
+// the Outbox its parts fill while one call runs. The shell (driver/ in the daemon, tests/sim in
+// the simulation) makes the writes durable before it sends the messages and replies of the
+// same Effects, and releases Effects in the order they were returned.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ring/address.h"
+#include "ring/commands.h"
+#include "ring/messages.h"
+#include "ring/peer_name.h"
+#include "ring/ring_conflicts.h"
+#include "ring/status.h"
+
+namespace wipam::ring {
+
+struct Reply {
+  RequestId id = 0;
+  Status status;                // OK, or why not (the text clients see)
+  std::vector<Cidr> addresses;  // allocate/claim: the address; lookup/release-owner: all
+  std::string text;             // remove-peer: what was taken over
+};
+
+enum class Delivery { kBroadcast, kUnicast, kGossip };
+
+struct OutgoingMessage {
+  Delivery delivery = Delivery::kBroadcast;
+  PeerName to;  // for kUnicast
+  PeerMessage message;
+};
+
+struct StoreWrite {
+  std::string key;
+  std::optional<std::string> value;  // nullopt deletes the key
+};
+
+enum class EventLevel { kDebug, kInfo, kWarn, kError };
+// Something the shell should log and count; the core itself never logs.
+struct Event {
+  EventLevel level = EventLevel::kInfo;
+  std::string what;  // short kind: "donated", "conflict", "consensus", ...
+  std::string message;
+};
+
+struct Effects {
+  std::vector<StoreWrite> writes;
+  std::vector<OutgoingMessage> messages;
+  std::vector<Reply> replies;
+  std::vector<Event> events;
+  // Peers seen in this step with a ring created apart from ours (new or again): the shell
+  // stops linking with them (the daemon: Mesh::refuse_peer).
+  std::vector<RingConflict> ring_conflicts;
+
+  bool empty() const { return writes.empty() && messages.empty() && replies.empty(); }
+};
+
+// The Effects of the call running now, filled in the order things happen.
+class Outbox {
+ public:
+  void write(StoreWrite w) { fx_.writes.push_back(std::move(w)); }
+  void send(Delivery d, PeerName to, PeerMessage m) {
+    fx_.messages.push_back({d, to, std::move(m)});
+  }
+  void unicast(PeerName to, PeerMessage m) { send(Delivery::kUnicast, to, std::move(m)); }
+  void broadcast(PeerMessage m) { send(Delivery::kBroadcast, PeerName(), std::move(m)); }
+  void reply(RequestId id, Status status, std::vector<Cidr> addresses = {}, std::string text = {}) {
+    fx_.replies.push_back({id, std::move(status), std::move(addresses), std::move(text)});
+  }
+  void event(EventLevel level, std::string what, std::string message) {
+    fx_.events.push_back({level, std::move(what), std::move(message)});
+  }
+  void ring_conflict(RingConflict c) { fx_.ring_conflicts.push_back(std::move(c)); }
+  // Reports a broken invariant, "<op>(<subject>): <why>", unless `s` is OK; in every build,
+  // as Envoy's ENVOY_BUG does. For a step that cannot fail while the allocator's invariants
+  // hold: the event is the one sign that they did not.
+  template <typename Subject>
+  void expect_ok(const Status& s, const char* op, const Subject& subject) {
+    if (!s.ok()) {
+      event(EventLevel::kError, "bug",
+            std::string(op) + "(" + subject.to_string() + "): " + s.message());
+    }
+  }
+
+  // The Effects so far; the outbox is empty after.
+  Effects take() { return std::exchange(fx_, {}); }
+
+ private:
+  Effects fx_;
+};
+
+}  // namespace wipam::ring

@@ -1,0 +1,53 @@
+// Reservations: the held-addresses protocol. An address stays with whoever holds it when the
+// ring gives its range to another peer (a ring conflict settled, or an rmpeer of a peer that
+// was alive); the holder tells the new owner every address it holds there (HeldAddresses), and
+// the owner reserves exactly those under "peer:<holder>" so it never hands them out.
+// Releasing goes through here too: an address held in another peer's range is freed by
+// telling that peer. Owned by the allocator; loop-confined.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ring/address.h"
+#include "ring/allocator_context.h"
+#include "ring/messages.h"
+#include "ring/peer_name.h"
+
+namespace wipam::ring {
+
+class Reservations {
+ public:
+  explicit Reservations(AllocatorContext& ctx) : ctx_(ctx) {}
+
+  // After a restore: the owners of ranges where we hold addresses must hear of them.
+  void restore();
+  // Frees `a` if it is held: in our space, or by telling the owner of its range.
+  void release(const Address& a);
+  // Frees every address of `owner`; what it held, with prefixes.
+  std::vector<Cidr> release_all(const std::string& owner);
+  // The ring says another peer owns `lost` now. Addresses we hold there stay ours (we tell
+  // the new owner to reserve them); reservations we kept there for other peers are dropped
+  // (those peers tell the new owner themselves).
+  void give_up(const Range& lost);
+  // `from` tells us every address it holds in ranges we own; we reserve exactly those.
+  void on_held(PeerName from, const HeldAddresses& m);
+
+  // `peer` is up: it hears what we hold in its ranges, if anything.
+  void peer_up(PeerName peer);
+  // Anti-entropy: every reachable owner we hold addresses of hears them again.
+  void gossip();
+  // At the end of each call: the owners whose part changed in it hear of it.
+  void flush();
+
+ private:
+  void tell(PeerName owner);
+  void sync(PeerName owner);
+
+  AllocatorContext& ctx_;
+  std::set<PeerName> sync_;   // peers to tell which of their addresses we hold
+  std::set<PeerName> dirty_;  // owners to tell at the end of this call
+};
+
+}  // namespace wipam::ring

@@ -1,0 +1,164 @@
+#include "ring/store_records.h"
+
+#include <charconv>
+#include <span>
+
+namespace wipam::ring {
+namespace {
+
+std::string to_hex(Uint128 v) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(32, '0');
+  for (int i = 31; i >= 0; --i) {
+    out[static_cast<std::size_t>(i)] = kDigits[static_cast<int>(v & 0xf)];
+    v >>= 4;
+  }
+  return out;
+}
+
+std::string bytes_text(const std::vector<std::uint8_t>& bytes) {
+  return std::string(bytes.begin(), bytes.end());
+}
+
+std::span<const std::uint8_t> text_bytes(const std::string& text) {
+  return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
+}
+
+Status restore_ring(const Stored& stored, const Range& universe, PeerName self, Restored& out) {
+  auto it = stored.find(kRingKey);
+  if (it == stored.end()) {
+    return Status();
+  }
+  Result<Ring> ring = Ring::decode(text_bytes(it->second), self);
+  if (!ring.ok()) {
+    return Status::corruption("stored ring " + std::string(kRingKey) +
+                              " is not valid: " + ring.status().message());
+  }
+  if (ring->universe() != universe) {
+    return Status::corruption("stored ring " + std::string(kRingKey) + " covers " +
+                              ring->universe().to_string() + ", not " + universe.to_string());
+  }
+  out.ring = std::move(*ring);
+  return Status();
+}
+
+Status restore_paxos(const Stored& stored, Restored& out) {
+  auto it = stored.find(kPaxosKey);
+  if (it == stored.end()) {
+    return Status();
+  }
+  Result<PaxosPersistent> promised = Paxos::decode_persistent(text_bytes(it->second));
+  if (!promised.ok()) {
+    return Status::corruption("stored consensus state " + std::string(kPaxosKey) +
+                              " is not valid: " + promised.status().message());
+  }
+  out.paxos = *promised;
+  return Status();
+}
+
+}  // namespace
+
+std::string allocation_key(const Address& address) {
+  return std::string(kAllocationPrefix) + (address.is_v4() ? "4" : "6") + to_hex(address.value());
+}
+
+std::optional<Address> address_from_key(const std::string& key) {
+  // "a/" + family digit + 32 hex digits.
+  if (key.size() != 35 || key.rfind(kAllocationPrefix, 0) != 0 ||
+      (key[2] != '4' && key[2] != '6')) {
+    return std::nullopt;
+  }
+  Uint128 v = 0;
+  for (std::size_t i = 3; i < key.size(); ++i) {
+    char c = key[i];
+    int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (digit < 0) {
+      return std::nullopt;
+    }
+    v = (v << 4) | static_cast<Uint128>(digit);
+  }
+  if (key[2] == '4') {
+    return v <= 0xffffffffu ? std::optional(Address::v4(static_cast<std::uint32_t>(v)))
+                            : std::nullopt;
+  }
+  return Address::v6(v);
+}
+
+std::string allocation_value(const Allocation& allocation) {
+  return std::to_string(allocation.prefix_len) + " " + allocation.owner;
+}
+
+Result<std::pair<Address, Allocation>> decode_allocation(const std::string& key,
+                                                         const std::string& value,
+                                                         const Range& universe) {
+  std::optional<Address> a = address_from_key(key);
+  auto space_at = value.find(' ');
+  int prefix_len = -1;
+  if (space_at != std::string::npos) {
+    std::from_chars(value.data(), value.data() + space_at, prefix_len);
+  }
+  if (!a || space_at == std::string::npos || prefix_len < 0 || prefix_len > a->bits() ||
+      value.size() - space_at - 1 > kMaxOwnerBytes || !universe.contains(*a)) {
+    return Status::corruption("stored allocation " + key + " = '" + value +
+                              "' is not well formed; restore the store from a backup or "
+                              "remove the key");
+  }
+  return std::pair(*a, Allocation{value.substr(space_at + 1), prefix_len});
+}
+
+StoreWrite allocation_write(const Address& a, const Allocation& allocation) {
+  return {allocation_key(a), allocation_value(allocation)};
+}
+
+StoreWrite allocation_delete(const Address& a) { return {allocation_key(a), std::nullopt}; }
+
+StoreWrite ring_write(const Ring& ring) { return {kRingKey, bytes_text(ring.encode())}; }
+
+StoreWrite paxos_write(const PaxosPersistent& promised) {
+  return {kPaxosKey, bytes_text(Paxos::encode_persistent(promised))};
+}
+
+std::string identity_value(const PeerIdentity& self) {
+  return self.name.to_string() + " " + std::to_string(self.uid) + " " + self.nickname;
+}
+
+std::string identity_name(const std::string& value) { return value.substr(0, value.find(' ')); }
+
+bool identity_is(const std::string& value, PeerName name) {
+  return value.rfind(name.to_string() + " ", 0) == 0;
+}
+
+std::vector<StoreWrite> start_records(const Cidr& universe, const PeerIdentity& self) {
+  return {{kUniverseKey, universe.to_string()}, {kIdentityKey, identity_value(self)}};
+}
+
+Status check_stored_owner(const Stored& stored, const Cidr& universe, PeerName self) {
+  std::string universe_text = universe.to_string();
+  auto universe_it = stored.find(kUniverseKey);
+  if (universe_it != stored.end() && universe_it->second != universe_text) {
+    return Status::failed_precondition("the stored state is for allocation range " +
+                                       universe_it->second + ", not " + universe_text);
+  }
+  auto identity_it = stored.find(kIdentityKey);
+  if (identity_it != stored.end() && !identity_is(identity_it->second, self)) {
+    return Status::failed_precondition("the stored state belongs to another peer name (" +
+                                       identity_name(identity_it->second) + ")");
+  }
+  return Status();
+}
+
+Result<Restored> restore(const Stored& stored, const Range& universe, PeerName self) {
+  Restored out;
+  WIPAM_RETURN_IF_ERROR(restore_ring(stored, universe, self, out));
+  WIPAM_RETURN_IF_ERROR(restore_paxos(stored, out));
+  for (auto it = stored.lower_bound(kAllocationPrefix);
+       it != stored.end() && it->first.rfind(kAllocationPrefix, 0) == 0; ++it) {
+    Result<std::pair<Address, Allocation>> allocation =
+        decode_allocation(it->first, it->second, universe);
+    WIPAM_RETURN_IF_ERROR(allocation.status());
+    out.allocations.push_back(std::move(*allocation));
+  }
+  return out;
+}
+
+}  // namespace wipam::ring
