@@ -1,0 +1,362 @@
+// The allocator's rules, one short scenario each, on one or two allocators driven by hand:
+// no simulation, no faults (tests/sim runs the same rules under both). Each test names the
+// rule it states.
+#include "ring/allocator.h"
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace wipam::ring {
+namespace {
+
+Cidr cidr(const char* text) { return *Cidr::parse(text); }
+Address addr(const char* text) { return *Address::parse(text); }
+
+// A few peers on a perfect network: every message arrives, in order, when run() is called.
+class Peers {
+ public:
+  Peers(int count, InitMode init, const char* universe = "10.32.0.0/16") {
+    for (int i = 1; i <= count; ++i) {
+      AllocatorConfig c;
+      c.self = {PeerName(i), "p" + std::to_string(i), static_cast<std::uint64_t>(i)};
+      c.universe = cidr(universe);
+      c.init = init;
+      peers_.emplace(PeerName(i), std::make_unique<Allocator>(c));
+      EXPECT_TRUE(take(PeerName(i), peer(i).start(now_, {})));
+    }
+  }
+
+  Allocator& peer(int i) { return *peers_.at(PeerName(i)); }
+  std::map<std::string, std::string>& store(int i) { return stores_[PeerName(i)]; }
+  Millis now() const { return now_; }
+
+  // Brings every peer up to every other one.
+  void connect() {
+    for (auto& [name, a] : peers_) {
+      for (auto& [other, b] : peers_) {
+        if (name != other) {
+          take(name, a->peer_up(now_, {other, "p" + other.to_string(), other.value()}));
+        }
+      }
+    }
+    run();
+  }
+  // Submits a command at peer `i`; its reply, if it came within `limit`.
+  std::optional<Reply> call(int i, const Command& command, Millis limit = Millis{5000}) {
+    RequestId id = next_id_++;
+    take(PeerName(i), peer(i).command(now_, id, command));
+    run(limit, id);
+    return reply(id);
+  }
+  // Delivers messages and ticks every 100 ms, for `limit` or until `id` is answered.
+  void run(Millis limit = Millis{0}, RequestId id = 0) {
+    Millis end = now_ + limit;
+    deliver();
+    while (now_ < end && (id == 0 || !reply(id))) {
+      now_ += Millis{100};
+      for (auto& [name, a] : peers_) {
+        take(name, a->tick(now_));
+      }
+      deliver();
+    }
+  }
+  std::optional<Reply> reply(RequestId id) const {
+    auto it = replies_.find(id);
+    return it == replies_.end() ? std::nullopt : std::optional(it->second);
+  }
+  bool saw_event(const std::string& what) const {
+    for (const Event& e : events_) {
+      if (e.what == what) {
+        return true;
+      }
+    }
+    return false;
+  }
+  bool take(PeerName from, Result<Effects> fx) {
+    if (!fx.ok()) {
+      return false;
+    }
+    for (const StoreWrite& w : fx->writes) {
+      if (w.value) {
+        stores_[from][w.key] = *w.value;
+      } else {
+        stores_[from].erase(w.key);
+      }
+    }
+    for (OutgoingMessage& m : fx->messages) {
+      queue_.push_back({from, std::move(m)});
+    }
+    for (Reply& r : fx->replies) {
+      replies_[r.id] = std::move(r);
+    }
+    events_.insert(events_.end(), fx->events.begin(), fx->events.end());
+    return true;
+  }
+
+ private:
+  void deliver() {
+    while (!queue_.empty()) {
+      auto [from, m] = std::move(queue_.front());
+      queue_.pop_front();
+      for (auto& [name, a] : peers_) {
+        if (name != from && (m.delivery != Delivery::kUnicast || m.to == name)) {
+          take(name, a->message(now_, from, m.message));
+        }
+      }
+    }
+  }
+
+  Millis now_{1000};
+  RequestId next_id_ = 1;
+  std::map<PeerName, std::unique_ptr<Allocator>> peers_;
+  std::map<PeerName, std::map<std::string, std::string>> stores_;
+  std::deque<std::pair<PeerName, OutgoingMessage>> queue_;
+  std::map<RequestId, Reply> replies_;
+  std::vector<Event> events_;
+};
+
+SeedInit seeds(int count) {
+  SeedInit s;
+  for (int i = 1; i <= count; ++i) {
+    s.seeds.push_back(PeerName(i));
+  }
+  return s;
+}
+
+AllocateCommand allocate(const std::string& owner, const char* subnet) {
+  return {owner, cidr(subnet), std::nullopt};
+}
+
+std::string first(const std::optional<Reply>& r) {
+  if (!r) {
+    return "(no reply)";
+  }
+  return r->status.ok() && !r->addresses.empty() ? r->addresses.front().to_string()
+                                                 : r->status.to_string();
+}
+
+TEST(AllocatorTest, AllocateHandsOutTheLowestFreeHostAndStoresIt) {
+  Peers net(1, seeds(1));
+  EXPECT_EQ(first(net.call(1, allocate("c1", "10.32.1.0/24"))), "10.32.1.1/24");
+  EXPECT_EQ(net.store(1).at(allocation_key(addr("10.32.1.1"))), "24 c1");
+  EXPECT_EQ(first(net.call(1, allocate("c2", "10.32.1.0/24"))), "10.32.1.2/24");
+}
+
+TEST(AllocatorTest, AllocateIsIdempotentForAnOwnerInASubnet) {
+  Peers net(1, seeds(1));
+  std::string a = first(net.call(1, allocate("c1", "10.32.1.0/24")));
+  EXPECT_EQ(first(net.call(1, allocate("c1", "10.32.1.0/24"))), a);
+  EXPECT_EQ(net.peer(1).allocations().size(), 1u);
+  EXPECT_EQ(first(net.call(1, allocate("c1", "10.32.2.0/24"))), "10.32.2.1/24");
+}
+
+TEST(AllocatorTest, AnAnonymousAllocationIsRecordedUnderItsOwnAddress) {
+  Peers net(1, seeds(1));
+  EXPECT_EQ(first(net.call(1, allocate("", "10.32.1.0/24"))), "10.32.1.1/24");
+  EXPECT_EQ(net.peer(1).allocations().at(addr("10.32.1.1")), "10.32.1.1");
+  EXPECT_EQ(first(net.call(1, allocate("", "10.32.1.0/24"))), "10.32.1.2/24");  // never reused
+}
+
+TEST(AllocatorTest, AClaimTakesExactlyThatAddressOnceForItsOwner) {
+  Peers net(1, seeds(1));
+  EXPECT_EQ(first(net.call(1, ClaimCommand{"c1", cidr("10.32.0.9/24")})), "10.32.0.9/24");
+  EXPECT_EQ(first(net.call(1, ClaimCommand{"c1", cidr("10.32.0.9/24")})), "10.32.0.9/24");
+  std::optional<Reply> other = net.call(1, ClaimCommand{"c2", cidr("10.32.0.9/24")});
+  EXPECT_EQ(other->status.code(), Code::kAlreadyExists);
+  EXPECT_NE(other->status.message().find("already in use by c1"), std::string::npos);
+  // An anonymous claim (Docker's --ip) of a held address fails too.
+  EXPECT_EQ(net.call(1, ClaimCommand{"", cidr("10.32.0.9/24")})->status.code(),
+            Code::kAlreadyExists);
+}
+
+TEST(AllocatorTest, ReleaseFreesOnlyForTheHolderAndIsIdempotent) {
+  Peers net(1, seeds(1));
+  net.call(1, allocate("c1", "10.32.1.0/24"));
+  EXPECT_TRUE(net.call(1, ReleaseCommand{addr("10.32.1.1"), "someone-else"})->status.ok());
+  EXPECT_TRUE(net.peer(1).allocations().contains(addr("10.32.1.1")));
+  EXPECT_TRUE(net.call(1, ReleaseCommand{addr("10.32.1.1"), "c1"})->status.ok());
+  EXPECT_FALSE(net.peer(1).allocations().contains(addr("10.32.1.1")));
+  EXPECT_FALSE(net.store(1).contains(allocation_key(addr("10.32.1.1"))));
+  EXPECT_TRUE(net.call(1, ReleaseCommand{addr("10.32.1.1"), std::nullopt})->status.ok());
+  EXPECT_EQ(first(net.call(1, allocate("c2", "10.32.1.0/24"))), "10.32.1.1/24");  // free again
+}
+
+TEST(AllocatorTest, ReleasingAnOwnerFreesAndReturnsEveryAddressItHeld) {
+  Peers net(1, seeds(1));
+  net.call(1, allocate("c1", "10.32.1.0/24"));
+  net.call(1, allocate("c1", "10.32.2.0/24"));
+  net.call(1, allocate("c2", "10.32.1.0/24"));
+  std::optional<Reply> released = net.call(1, ReleaseOwnerCommand{"c1"});
+  ASSERT_EQ(released->addresses.size(), 2u);
+  EXPECT_EQ(released->addresses[0].to_string(), "10.32.1.1/24");
+  EXPECT_EQ(released->addresses[1].to_string(), "10.32.2.1/24");
+  EXPECT_EQ(net.peer(1).allocations().size(), 1u);
+  EXPECT_TRUE(net.call(1, ReleaseOwnerCommand{"c1"})->addresses.empty());  // idempotent
+}
+
+TEST(AllocatorTest, BindMovesAnAddressToItsRealOwnerAndLookupFindsIt) {
+  Peers net(1, seeds(1));
+  net.call(1, allocate("", "10.32.1.0/24"));
+  EXPECT_TRUE(net.call(1, BindCommand{addr("10.32.1.1"), "container-7"})->status.ok());
+  std::optional<Reply> found = net.call(1, LookupCommand{"container-7"});
+  ASSERT_EQ(found->addresses.size(), 1u);
+  EXPECT_EQ(found->addresses[0].to_string(), "10.32.1.1/24");  // its prefix is kept
+  EXPECT_EQ(net.store(1).at(allocation_key(addr("10.32.1.1"))), "24 container-7");
+  EXPECT_EQ(net.call(1, BindCommand{addr("10.32.1.2"), "x"})->status.code(), Code::kNotFound);
+}
+
+TEST(AllocatorTest, CommandsOutsideTheAllocationRangeAreRefused) {
+  Peers net(1, seeds(1));
+  EXPECT_EQ(net.call(1, allocate("c1", "10.99.0.0/24"))->status.code(), Code::kInvalidArgument);
+  EXPECT_EQ(net.call(1, ClaimCommand{"c1", cidr("10.99.0.1/24")})->status.code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(net.call(1, allocate(std::string(2000, 'x'), "10.32.0.0/24"))->status.code(),
+            Code::kInvalidArgument);
+}
+
+TEST(AllocatorTest, AFullSubnetFailsAtOnceWhenNoPeerHasSpace) {
+  Peers net(1, seeds(1));
+  EXPECT_EQ(first(net.call(1, allocate("a", "10.32.0.0/30"))), "10.32.0.1/30");
+  EXPECT_EQ(first(net.call(1, allocate("b", "10.32.0.0/30"))), "10.32.0.2/30");
+  std::optional<Reply> full = net.call(1, allocate("c", "10.32.0.0/30"), Millis{0});
+  ASSERT_TRUE(full);
+  EXPECT_EQ(full->status.code(), Code::kExhausted);
+  EXPECT_NE(full->status.message().find("no free addresses left"), std::string::npos);
+}
+
+TEST(AllocatorTest, ACommandWaitsForTheRingAndFailsAtItsDeadline) {
+  Peers net(1, ConsensusInit{2});  // the second elector never comes
+  std::optional<Reply> r = net.call(1, allocate("c1", "10.32.1.0/24"), Millis{0});
+  EXPECT_FALSE(r);
+  EXPECT_EQ(net.peer(1).pending_count(), 1u);
+  StatusReport status = net.peer(1).status();
+  EXPECT_EQ(status.consensus, ConsensusState::kWaiting);
+  ASSERT_EQ(status.pending_allocates.size(), 1u);
+  EXPECT_NE(status.pending_allocates[0].find("consensus on the ring (quorum 2, known 1)"),
+            std::string::npos);
+  net.run(Millis{15000});
+  std::optional<Reply> late = net.reply(1);
+  ASSERT_TRUE(late);
+  EXPECT_EQ(late->status.code(), Code::kDeadlineExceeded);
+  EXPECT_EQ(net.peer(1).pending_count(), 0u);
+}
+
+TEST(AllocatorTest, WaitingClaimsAreAnsweredBeforeWaitingAllocations) {
+  Peers net(2, ConsensusInit{2});
+  // Peer 2 will own the upper half; both wait for the ring, the allocation first.
+  std::optional<Reply> a = net.call(2, allocate("c1", "10.32.200.0/24"), Millis{0});
+  std::optional<Reply> c = net.call(2, ClaimCommand{"c2", cidr("10.32.200.1/24")}, Millis{0});
+  EXPECT_FALSE(a || c);
+  net.connect();
+  net.run(Millis{10000}, 1);
+  net.run(Millis{1000});
+  EXPECT_EQ(first(net.reply(2)), "10.32.200.1/24");  // the claim got the address in use
+  EXPECT_EQ(first(net.reply(1)), "10.32.200.2/24");
+  EXPECT_EQ(net.peer(1).status().consensus, ConsensusState::kAchieved);
+}
+
+// The owner gives the biggest aligned free block of the subnet asked for, or its upper half
+// when that block is more than half of what is free there.
+TEST(AllocatorTest, APeerWithoutSpaceIsGivenTheUpperHalfOfTheSubnetByItsOwner) {
+  Peers net(2, seeds(2));  // peer 1 owns 10.32.0.0/17, peer 2 the rest
+  net.connect();
+  EXPECT_EQ(first(net.call(1, allocate("c1", "10.32.200.0/24"))), "10.32.200.128/24");
+  EXPECT_TRUE(net.saw_event("donated"));
+  EXPECT_EQ(net.peer(2).ring().owner(addr("10.32.200.128")), PeerName(1));
+  EXPECT_EQ(net.peer(2).ring().owner(addr("10.32.200.255")), PeerName(1));
+  EXPECT_EQ(net.peer(2).ring().owner(addr("10.32.200.127")), PeerName(2));
+  EXPECT_TRUE(net.peer(1).check_invariants().ok());
+  EXPECT_TRUE(net.peer(2).check_invariants().ok());
+}
+
+TEST(AllocatorTest, AClaimInAnotherPeersRangeIsHandedOverExactly) {
+  Peers net(2, seeds(2));
+  net.connect();
+  EXPECT_EQ(first(net.call(1, ClaimCommand{"c1", cidr("10.32.200.5/16")})), "10.32.200.5/16");
+  EXPECT_EQ(net.peer(1).ring().owner(addr("10.32.200.5")), PeerName(1));
+  EXPECT_EQ(net.peer(1).ring().owner(addr("10.32.200.6")), PeerName(2));
+}
+
+TEST(AllocatorTest, AClaimOfAnAddressItsOwnerUsesFails) {
+  Peers net(2, seeds(2));
+  net.connect();
+  EXPECT_EQ(first(net.call(2, allocate("c1", "10.32.200.0/24"))), "10.32.200.1/24");
+  std::optional<Reply> r = net.call(1, ClaimCommand{"c2", cidr("10.32.200.1/24")});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status.code(), Code::kAlreadyExists);
+  EXPECT_NE(r->status.message().find("already in use on peer"), std::string::npos);
+}
+
+TEST(AllocatorTest, RmpeerTakesOverAGonePeersRangesOnly) {
+  Peers net(2, seeds(2));
+  net.take(PeerName(1), net.peer(1).peer_up(net.now(), {PeerName(2), "p2", 2}));
+  EXPECT_EQ(net.call(1, RemovePeerCommand{PeerName(2)})->status.code(),
+            Code::kFailedPrecondition);  // reachable: refused unless forced
+  EXPECT_EQ(net.call(1, RemovePeerCommand{PeerName(1)})->status.code(), Code::kInvalidArgument);
+  net.take(PeerName(1), net.peer(1).peer_down(net.now(), PeerName(2)));
+  std::optional<Reply> r = net.call(1, RemovePeerCommand{PeerName(2)});
+  ASSERT_TRUE(r->status.ok()) << r->status.to_string();
+  EXPECT_EQ(r->text, "32768 addresses taken over from 00:00:00:00:00:02(p2)");
+  EXPECT_EQ(net.peer(1).ring().owner(addr("10.32.255.1")), PeerName(1));
+  EXPECT_EQ(first(net.call(1, allocate("c1", "10.32.255.0/24"))), "10.32.255.1/24");
+}
+
+TEST(AllocatorTest, ARingCreatedApartStopsNewAddressesUntilTheConflictEnds) {
+  Peers net(1, seeds(1));
+  PeerIdentity stranger{PeerName(9), "p9", 9};
+  Effects fx = net.peer(1).ring_conflict(net.now(), stranger, {PeerName(9)});
+  ASSERT_EQ(fx.ring_conflicts.size(), 1u);
+  EXPECT_EQ(net.call(1, allocate("c1", "10.32.1.0/24"))->status.code(), Code::kConflict);
+  EXPECT_FALSE(net.peer(1).status().ready);
+  // The stranger comes back as another incarnation (its state wiped): the conflict ends.
+  net.take(PeerName(1), net.peer(1).peer_up(net.now(), {PeerName(9), "p9", 10}));
+  EXPECT_EQ(first(net.call(1, allocate("c1", "10.32.1.0/24"))), "10.32.1.1/24");
+}
+
+TEST(AllocatorTest, AddressesHeldForAPeerAreReservedUntilItLetsThemGo) {
+  Peers net(1, seeds(1));
+  net.take(PeerName(1), net.peer(1).message(net.now(), PeerName(2),
+                                            PeerMessage{HeldAddresses{{addr("10.32.0.7")}}}));
+  EXPECT_EQ(net.peer(1).allocations().at(addr("10.32.0.7")), peer_owner(PeerName(2)));
+  EXPECT_EQ(net.call(1, ClaimCommand{"c1", cidr("10.32.0.7/24")})->status.code(),
+            Code::kAlreadyExists);
+  EXPECT_EQ(net.peer(1).status().reserved_for_peers, 1u);
+  net.take(PeerName(1), net.peer(1).message(net.now(), PeerName(2), PeerMessage{HeldAddresses{}}));
+  EXPECT_EQ(first(net.call(1, ClaimCommand{"c1", cidr("10.32.0.7/24")})), "10.32.0.7/24");
+}
+
+TEST(AllocatorTest, ARestartRestoresEveryAllocationFromTheStore) {
+  Peers net(1, seeds(1));
+  net.call(1, allocate("c1", "10.32.1.0/24"));
+  net.call(1, ClaimCommand{"c2", cidr("10.32.1.9/24")});
+  AllocatorConfig c;
+  c.self = {PeerName(1), "p1", 1};
+  c.universe = cidr("10.32.0.0/16");
+  c.init = seeds(1);
+  Allocator again(c);
+  ASSERT_TRUE(again.start(Millis{0}, net.store(1)).ok());
+  EXPECT_EQ(again.lookup("c2").at(0).to_string(), "10.32.1.9/24");
+  Effects fx = again.command(Millis{1}, 1, allocate("c3", "10.32.1.0/24"));
+  ASSERT_EQ(fx.replies.size(), 1u);
+  EXPECT_EQ(fx.replies[0].addresses.at(0).to_string(), "10.32.1.2/24");
+  EXPECT_TRUE(again.check_invariants().ok());
+}
+
+TEST(AllocatorTest, ShutdownCancelsWaitingCommandsAndLaterOnes) {
+  Peers net(1, ObserverInit{});  // waits for a ring that never comes
+  EXPECT_FALSE(net.call(1, allocate("c1", "10.32.1.0/24"), Millis{0}));
+  Effects stop = net.peer(1).shutdown(net.now());
+  ASSERT_EQ(stop.replies.size(), 1u);
+  EXPECT_EQ(stop.replies[0].status.code(), Code::kCancelled);
+  EXPECT_EQ(net.call(1, PrimeCommand{})->status.code(), Code::kCancelled);
+}
+
+}  // namespace
+}  // namespace wipam::ring
