@@ -39,6 +39,7 @@ void Reservations::give_up(const Range& lost) {
   std::vector<Address> held = ctx_.table.in_range(lost);
   for (const Address& a : held) {
     if (ctx_.space.is_allocated(a)) {
+      // Owned and allocated, just checked: freeing it cannot fail.
       ctx_.out.expect_ok(ctx_.space.free(a), "space.free", a);
     }
     if (is_peer_owner(ctx_.table.find(a)->owner)) {
