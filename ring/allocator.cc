@@ -86,6 +86,7 @@ void Allocator::State::anti_entropy() {
 
 Effects Allocator::State::finish() {
   reservations.flush();
+  ctx.flush_ring_broadcast();
 #ifdef WIPAM_CHECKED
   Status healthy = ctx.check_invariants();
   if (!healthy.ok()) {
@@ -205,6 +206,9 @@ Effects Allocator::shutdown(Millis now) {
   State& s = state_->at(now);
   s.ctx.shutting_down = true;
   s.commands.cancel_all();
+  if (s.ctx.ring_broadcast_owed) {
+    s.ctx.broadcast_ring();  // a donation others have not heard of: tell them while we can
+  }
   return s.finish();
 }
 

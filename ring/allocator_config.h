@@ -28,11 +28,12 @@ struct AllocatorConfig {
   PeerIdentity self;
   Cidr universe;  // the allocation range, a subnet
   InitMode init = ConsensusInit{};
-  Millis op_deadline{15000};          // a deferred command fails after this long
-  Millis donor_timeout{2000};         // a space request unanswered this long goes elsewhere
-  Millis gossip_interval{10000};      // whole-ring anti-entropy
-  Millis propose_interval{3000};      // consensus re-proposal while waiting
-  Millis free_report_interval{5000};  // refresh of our free-space hints in the ring
+  Millis op_deadline{15000};            // a deferred command fails after this long
+  Millis donor_timeout{2000};           // a space request unanswered this long goes elsewhere
+  Millis ring_broadcast_interval{250};  // donations are broadcast at most this often
+  Millis gossip_interval{10000};        // whole-ring anti-entropy
+  Millis propose_interval{3000};        // consensus re-proposal while waiting
+  Millis free_report_interval{5000};    // refresh of our free-space hints in the ring
   // A ring conflict (ring_conflicts.h) no peer renewed for this long ends.
   Millis conflict_memory{15 * 60 * 1000};
 };

@@ -36,6 +36,8 @@ struct AllocatorContext {
   RingConflicts ring_conflicts;        // rings created apart; no new address while any stands
   std::vector<std::string> conflicts;  // other conflicts seen, each once
   bool shutting_down = false;
+  bool ring_broadcast_owed = false;  // a donation not yet broadcast (see flush_ring_broadcast)
+  Millis last_ring_broadcast{-1'000'000};
   Millis now{0};  // of the call running
   Outbox out;
 
@@ -50,7 +52,20 @@ struct AllocatorContext {
   void forget(const Address& a);
 
   void persist_ring() { out.write(ring_write(ring)); }
-  void broadcast_ring() { out.broadcast(RingUpdate{ring.encode()}); }
+  void broadcast_ring() {
+    out.broadcast(RingUpdate{ring.encode()});
+    ring_broadcast_owed = false;
+    last_ring_broadcast = now;
+  }
+  // A donation's ring goes to its taker at once, and to everyone at most once per
+  // ring_broadcast_interval: a donor answering many requests at once sends one broadcast,
+  // not one each, which at hundreds of peers is most of the formation's relay work.
+  void owe_ring_broadcast() { ring_broadcast_owed = true; }
+  void flush_ring_broadcast() {
+    if (ring_broadcast_owed && now - last_ring_broadcast >= config.ring_broadcast_interval) {
+      broadcast_ring();
+    }
+  }
   void send_ring(PeerName to) { out.unicast(to, RingUpdate{ring.encode()}); }
   // Refreshes our free-space hints in the ring, persisting it if they changed.
   void report_free();

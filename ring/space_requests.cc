@@ -80,7 +80,8 @@ void SpaceRequests::answer(PeerName from, const SpaceRequest& m) {
   }
   ctx_.ring.report_free([this](const Range& r) { return ctx_.space.free_count(r); });
   ctx_.persist_ring();
-  ctx_.broadcast_ring();
+  ctx_.send_ring(from);
+  ctx_.owe_ring_broadcast();
   ctx_.out.event(EventLevel::kInfo, "donated",
                  "gave " + chunk.to_string() + " to " + ctx_.nick(from));
 }

@@ -3,6 +3,7 @@
 // rule it states.
 #include "ring/allocator.h"
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <memory>
@@ -274,6 +275,29 @@ TEST(AllocatorTest, APeerWithoutSpaceIsGivenTheUpperHalfOfTheSubnetByItsOwner) {
   EXPECT_EQ(net.peer(2).ring().owner(addr("10.32.200.127")), PeerName(2));
   EXPECT_TRUE(net.peer(1).check_invariants().ok());
   EXPECT_TRUE(net.peer(2).check_invariants().ok());
+}
+
+// A donation's ring goes to its taker at once; everyone else hears of a burst of donations
+// in one broadcast per ring_broadcast_interval, not one each.
+TEST(AllocatorTest, DonationsReachTheirTakerAtOnceAndEveryoneInOneBroadcastPerInterval) {
+  Peers net(3, seeds(3));
+  net.connect();
+  auto ring_updates = [](const Effects& fx, Delivery delivery) {
+    return std::count_if(fx.messages.begin(), fx.messages.end(), [&](const OutgoingMessage& m) {
+      return m.delivery == delivery && std::holds_alternative<RingUpdate>(m.message);
+    });
+  };
+  Range everything = cidr("10.32.0.0/16").range();
+  Millis t = net.now() + Millis{60'000};
+  Effects first = net.peer(2).message(t, PeerName(1), SpaceRequest{everything});
+  EXPECT_EQ(ring_updates(first, Delivery::kUnicast), 1);
+  EXPECT_EQ(ring_updates(first, Delivery::kBroadcast), 1);
+  Effects second = net.peer(2).message(t + Millis{10}, PeerName(3), SpaceRequest{everything});
+  EXPECT_EQ(ring_updates(second, Delivery::kUnicast), 1);
+  EXPECT_EQ(ring_updates(second, Delivery::kBroadcast), 0);  // owed
+  EXPECT_EQ(ring_updates(net.peer(2).tick(t + Millis{100}), Delivery::kBroadcast), 0);
+  EXPECT_EQ(ring_updates(net.peer(2).tick(t + Millis{300}), Delivery::kBroadcast), 1);
+  EXPECT_EQ(ring_updates(net.peer(2).tick(t + Millis{600}), Delivery::kBroadcast), 0);  // paid
 }
 
 TEST(AllocatorTest, AClaimInAnotherPeersRangeIsHandedOverExactly) {
