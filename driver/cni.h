@@ -109,6 +109,9 @@ using AdminTransport = std::function<Result<AdminAnswer>(
     const std::string& socket_path, const std::string& method, const std::string& target,
     const std::string& body, std::chrono::milliseconds timeout)>;
 
+// Every owner the plugin makes starts so: "cni:<network>:<container id>:<interface>".
+inline constexpr const char* kCniOwnerPrefix = "cni:";
+
 // The largest network configuration read from stdin; a longer one is refused.
 inline constexpr std::size_t kMaxCniConfigBytes = std::size_t{1} << 20;
 
