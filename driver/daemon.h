@@ -27,6 +27,12 @@
 
 namespace wipam::driver {
 
+// The daemon's own store keys (driver/STORE_FORMAT.md): the time of the last Docker event
+// seen, so a restart replays what it missed, and the ID of the dockerd whose view showed
+// this host's pools, so a view from another dockerd is never taken as proof they are gone.
+inline constexpr const char* kDockerSinceKey = "m/docker-since";
+inline constexpr const char* kDockerIdKey = "m/docker-id";
+
 class Daemon : public gossip::MeshHandler {
  public:
   Daemon(boost::asio::io_context& loop, Config config);

@@ -90,7 +90,8 @@ Effects Allocator::State::finish() {
 #ifdef WIPAM_CHECKED
   Status healthy = ctx.check_invariants();
   if (!healthy.ok()) {
-    ctx.out.event(EventLevel::kError, "bug", "allocator invariant broken: " + healthy.message());
+    ctx.out.event(EventLevel::kError, EventKind::kBug,
+                  "allocator invariant broken: " + healthy.message());
   }
 #endif
   return ctx.out.take();
@@ -147,7 +148,7 @@ Effects Allocator::message(Millis now, PeerName from, std::span<const std::uint8
   State& s = state_->at(now);
   Result<PeerMessage> decoded = decode_message(payload);
   if (!decoded.ok()) {
-    s.ctx.out.event(EventLevel::kWarn, "bad-message",
+    s.ctx.out.event(EventLevel::kWarn, EventKind::kBadMessage,
                     "message from " + s.ctx.nick(from) + " refused: " + decoded.status().message());
     return s.finish();
   }

@@ -60,10 +60,10 @@ void AllocatorContext::take_own_ranges() {
   }
 }
 
-void AllocatorContext::report_conflict(const char* what, const std::string& text) {
+void AllocatorContext::report_conflict(EventKind kind, const std::string& text) {
   if (std::find(conflicts.begin(), conflicts.end(), text) == conflicts.end()) {
     conflicts.push_back(text);
-    out.event(EventLevel::kError, what, text);
+    out.event(EventLevel::kError, kind, text);
   }
 }
 

@@ -79,7 +79,7 @@ struct AllocatorContext {
   void take_own_ranges();
 
   // Records `text` and reports it as an error event `what`, once per text.
-  void report_conflict(const char* what, const std::string& text);
+  void report_conflict(EventKind kind, const std::string& text);
 
   // OK iff the space, the ring and the allocation table agree.
   Status check_invariants() const;

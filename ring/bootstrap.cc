@@ -21,11 +21,11 @@ void Bootstrap::create_seed_ring() {
   }
   Status s = split_ring(seed->seeds);
   if (!s.ok()) {
-    ctx_.out.event(EventLevel::kError, "seed",
+    ctx_.out.event(EventLevel::kError, EventKind::kSeed,
                    "cannot split the ring among the seeds: " + s.message());
     return;
   }
-  ctx_.out.event(EventLevel::kInfo, "ring-created",
+  ctx_.out.event(EventLevel::kInfo, EventKind::kRingCreated,
                  "ring split among " + std::to_string(ctx_.ring.seeds().size()) + " seed peers");
 }
 
@@ -76,7 +76,7 @@ void Bootstrap::on_paxos(PeerName from, const PaxosUpdate& m) {
   Result<PaxosGossip> gossip = Paxos::decode(m.state);
   if (!gossip.ok()) {
     ctx_.out.event(
-        EventLevel::kWarn, "bad-message",
+        EventLevel::kWarn, EventKind::kBadMessage,
         "consensus state from " + ctx_.nick(from) + " refused: " + gossip.status().message());
     return;
   }
@@ -158,12 +158,13 @@ void Bootstrap::paxos_changed() {
   }
   Status s = split_ring(*decided);
   if (!s.ok()) {
-    ctx_.out.event(EventLevel::kError, "consensus", "cannot split the ring: " + s.message());
+    ctx_.out.event(EventLevel::kError, EventKind::kConsensus,
+                   "cannot split the ring: " + s.message());
     return;
   }
   ctx_.broadcast_ring();
   ctx_.out.event(
-      EventLevel::kInfo, "consensus",
+      EventLevel::kInfo, EventKind::kConsensus,
       "consensus reached: ring split among " + std::to_string(decided->size()) + " peers");
   ring_created_();
 }

@@ -39,10 +39,52 @@ struct StoreWrite {
 };
 
 enum class EventLevel { kDebug, kInfo, kWarn, kError };
+// What happened, for the shell to count and tests to match; the message is for people.
+enum class EventKind {
+  kBug,                // an invariant broke (reported in every build)
+  kDuplicate,          // an address held both here and by another peer
+  kBadMessage,         // a peer's message refused
+  kSeed,               // the ring created from --ipalloc-init seed=
+  kConsensus,          // the ring created by consensus
+  kRingCreated,        // a ring of one, created here
+  kRingReceived,       // a ring learned from a peer
+  kRingConflict,       // a ring created apart, or a range another peer now owns
+  kRingConflictEnded,  // that conflict is over
+  kDonated,            // space given to another peer
+  kRmpeer,             // a gone peer's ranges taken over
+};
+// The kind's name in logs ("event=donated"), stable across versions.
+constexpr const char* event_kind_name(EventKind kind) {
+  switch (kind) {
+    case EventKind::kBug:
+      return "bug";
+    case EventKind::kDuplicate:
+      return "duplicate";
+    case EventKind::kBadMessage:
+      return "bad-message";
+    case EventKind::kSeed:
+      return "seed";
+    case EventKind::kConsensus:
+      return "consensus";
+    case EventKind::kRingCreated:
+      return "ring-created";
+    case EventKind::kRingReceived:
+      return "ring-received";
+    case EventKind::kRingConflict:
+      return "ring-conflict";
+    case EventKind::kRingConflictEnded:
+      return "ring-conflict-ended";
+    case EventKind::kDonated:
+      return "donated";
+    case EventKind::kRmpeer:
+      return "rmpeer";
+  }
+  return "?";
+}
 // Something the shell should log and count; the core itself never logs.
 struct Event {
   EventLevel level = EventLevel::kInfo;
-  std::string what;  // short kind: "donated", "conflict", "consensus", ...
+  EventKind kind = EventKind::kBug;
   std::string message;
 };
 
@@ -70,8 +112,8 @@ class Outbox {
   void reply(RequestId id, Status status, std::vector<Cidr> addresses = {}, std::string text = {}) {
     fx_.replies.push_back({id, std::move(status), std::move(addresses), std::move(text)});
   }
-  void event(EventLevel level, std::string what, std::string message) {
-    fx_.events.push_back({level, std::move(what), std::move(message)});
+  void event(EventLevel level, EventKind kind, std::string message) {
+    fx_.events.push_back({level, kind, std::move(message)});
   }
   void ring_conflict(RingConflict c) { fx_.ring_conflicts.push_back(std::move(c)); }
   // Reports a broken invariant, "<op>(<subject>): <why>", unless `s` is OK; in every build,
@@ -80,7 +122,7 @@ class Outbox {
   template <typename Subject>
   void expect_ok(const Status& s, const char* op, const Subject& subject) {
     if (!s.ok()) {
-      event(EventLevel::kError, "bug",
+      event(EventLevel::kError, EventKind::kBug,
             std::string(op) + "(" + subject.to_string() + "): " + s.message());
     }
   }

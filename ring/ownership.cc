@@ -8,7 +8,7 @@ namespace wipam::ring {
 void Ownership::on_ring(PeerName from, const RingUpdate& m, bool reply_if_behind) {
   Result<Ring> incoming = Ring::decode(m.ring, ctx_.self());
   if (!incoming.ok()) {
-    ctx_.out.event(EventLevel::kWarn, "bad-message",
+    ctx_.out.event(EventLevel::kWarn, EventKind::kBadMessage,
                    "ring from " + ctx_.nick(from) + " refused: " + incoming.status().message());
     return;
   }
@@ -23,14 +23,15 @@ void Ownership::on_ring(PeerName from, const RingUpdate& m, bool reply_if_behind
   bool was_empty = ring.empty();
   Result<MergeOutcome> outcome = ctx_.ring.merge(*incoming);
   if (!outcome.ok()) {
-    ctx_.report_conflict("ring-conflict", "ring from " + ctx_.nick(from) +
-                                              " refused: " + outcome.status().message());
+    ctx_.report_conflict(EventKind::kRingConflict, "ring from " + ctx_.nick(from) +
+                                                       " refused: " + outcome.status().message());
     return;
   }
   if (outcome->changed) {
     if (was_empty) {
       bootstrap_.ring_received();
-      ctx_.out.event(EventLevel::kInfo, "ring-received", "ring received from " + ctx_.nick(from));
+      ctx_.out.event(EventLevel::kInfo, EventKind::kRingReceived,
+                     "ring received from " + ctx_.nick(from));
     }
     apply(*outcome);
     ctx_.persist_ring();
@@ -49,7 +50,7 @@ void Ownership::conflict_with(const PeerIdentity& peer, std::vector<PeerName> th
   const RingConflict& c = *ctx_.ring_conflicts.find(peer.name);
   ctx_.out.ring_conflict(c);
   if (added) {
-    ctx_.out.event(EventLevel::kError, "ring-conflict", c.message());
+    ctx_.out.event(EventLevel::kError, EventKind::kRingConflict, c.message());
     changed_();  // what waits now fails with the reason
   }
 }
@@ -68,7 +69,7 @@ void Ownership::expire_conflicts() {
 
 void Ownership::end_conflict(const RingConflict& c, const std::string& why) {
   ctx_.out.event(
-      EventLevel::kInfo, "ring-conflict-ended",
+      EventLevel::kInfo, EventKind::kRingConflictEnded,
       "the conflict with " + c.peer.to_string() + " (rings created apart) ended: " + why);
 }
 
@@ -97,7 +98,7 @@ void Ownership::remove_peer(RequestId id, const RemovePeerCommand& c) {
     ctx_.broadcast_ring();
   }
   std::string text = uint128_to_string(moved) + " addresses taken over from " + ctx_.nick(c.peer);
-  ctx_.out.event(EventLevel::kWarn, "rmpeer", text);
+  ctx_.out.event(EventLevel::kWarn, EventKind::kRmpeer, text);
   ctx_.out.reply(id, Status(), {}, text);
 }
 

@@ -58,7 +58,7 @@ void Reservations::give_up(const Range& lost) {
   }
   if (ours > 0) {
     std::optional<PeerName> owner = ctx_.ring.owner(lost.start());
-    ctx_.out.event(EventLevel::kWarn, "ring-conflict",
+    ctx_.out.event(EventLevel::kWarn, EventKind::kRingConflict,
                    "peer " + (owner ? ctx_.nick(*owner) : std::string("?")) + " now owns " +
                        lost.to_string() + " where this peer holds " + std::to_string(ours) +
                        " addresses; asked it to reserve them");
@@ -88,8 +88,9 @@ void Reservations::on_held(PeerName from, const HeldAddresses& m) {
       ctx_.out.expect_ok(ctx_.space.claim(a), "space.claim", a);
       ctx_.record(a, owner, a.bits());
     } else if (held->owner != owner) {
-      ctx_.report_conflict("duplicate", "address " + a.to_string() + " is held both here by " +
-                                            held->owner + " and by peer " + ctx_.nick(from));
+      ctx_.report_conflict(EventKind::kDuplicate, "address " + a.to_string() +
+                                                      " is held both here by " + held->owner +
+                                                      " and by peer " + ctx_.nick(from));
     }
   }
 }

@@ -73,7 +73,7 @@ void SpaceRequests::answer(PeerName from, const SpaceRequest& m) {
       // Removed a moment ago, so nothing owned overlaps it: the undo cannot fail.
       ctx_.out.expect_ok(ctx_.space.add(chunk), "space.add", chunk);
     }
-    ctx_.out.event(EventLevel::kError, "bug",
+    ctx_.out.event(EventLevel::kError, EventKind::kBug,
                    "donation of " + chunk.to_string() + " failed: " + granted.message());
     ctx_.out.unicast(from, SpaceDenied{m.wanted});
     return;
@@ -82,7 +82,7 @@ void SpaceRequests::answer(PeerName from, const SpaceRequest& m) {
   ctx_.persist_ring();
   ctx_.send_ring(from);
   ctx_.owe_ring_broadcast();
-  ctx_.out.event(EventLevel::kInfo, "donated",
+  ctx_.out.event(EventLevel::kInfo, EventKind::kDonated,
                  "gave " + chunk.to_string() + " to " + ctx_.nick(from));
 }
 

@@ -56,7 +56,7 @@ class AdminApiTest : public ::testing::Test {
   void other_peer_holds(std::vector<ring::Address> addresses) {
     ring::Effects fx = allocator_.message(
         now(), kOther, ring::encode_message(ring::HeldAddresses{std::move(addresses)}));
-    EXPECT_TRUE(fx.events.empty() || fx.events.front().what != "bad-message");
+    EXPECT_TRUE(fx.events.empty() || fx.events.front().kind != ring::EventKind::kBadMessage);
   }
 
   std::optional<std::string> holder(const char* address) const {

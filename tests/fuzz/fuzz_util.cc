@@ -68,7 +68,7 @@ std::vector<ring::Reply> FuzzPeer::run(const ring::Command& command) {
 void FuzzPeer::apply(const ring::Effects& effects) {
   write(effects.writes);
   for (const ring::Event& e : effects.events) {
-    fuzz_check(e.what != "bug", e.message);
+    fuzz_check(e.kind != ring::EventKind::kBug, e.message);
   }
   Status healthy = allocator_.check_invariants();
   fuzz_check(healthy.ok(), "allocator invariants: " + healthy.message());

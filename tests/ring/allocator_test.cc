@@ -72,9 +72,9 @@ class Peers {
     auto it = replies_.find(id);
     return it == replies_.end() ? std::nullopt : std::optional(it->second);
   }
-  bool saw_event(const std::string& what) const {
+  bool saw_event(EventKind kind) const {
     for (const Event& e : events_) {
-      if (e.what == what) {
+      if (e.kind == kind) {
         return true;
       }
     }
@@ -269,7 +269,7 @@ TEST(AllocatorTest, APeerWithoutSpaceIsGivenTheUpperHalfOfTheSubnetByItsOwner) {
   Peers net(2, seeds(2));  // peer 1 owns 10.32.0.0/17, peer 2 the rest
   net.connect();
   EXPECT_EQ(first(net.call(1, allocate("c1", "10.32.200.0/24"))), "10.32.200.128/24");
-  EXPECT_TRUE(net.saw_event("donated"));
+  EXPECT_TRUE(net.saw_event(EventKind::kDonated));
   EXPECT_EQ(net.peer(2).ring().owner(addr("10.32.200.128")), PeerName(1));
   EXPECT_EQ(net.peer(2).ring().owner(addr("10.32.200.255")), PeerName(1));
   EXPECT_EQ(net.peer(2).ring().owner(addr("10.32.200.127")), PeerName(2));

@@ -14,6 +14,7 @@ namespace {
 
 using ring::Address;
 using ring::Cidr;
+using ring::EventKind;
 
 using ring::Reply;
 
@@ -353,7 +354,7 @@ TEST(AllocatorScenarioTest, ARefusedHandshakeRecordsTheConflictToo) {
   ApartPair p(cidr("10.32.0.0/16"));
   ring::Effects fx = p.alloc_b->ring_conflict(Millis{1}, p.a.self, {p.a.self.name});
   ASSERT_EQ(fx.events.size(), 1u);
-  EXPECT_EQ(fx.events[0].what, "ring-conflict");
+  EXPECT_EQ(fx.events[0].kind, EventKind::kRingConflict);
   ASSERT_EQ(fx.ring_conflicts.size(), 1u);
   EXPECT_EQ(p.allocate_on_b(Millis{2}, 1, "x").status.code(), Code::kConflict);
   EXPECT_NE(p.alloc_b->status().summary.find("created apart from 00:00:00:00:00:01(a)"),
@@ -371,7 +372,7 @@ TEST(AllocatorScenarioTest, AConflictEndsWhenThePeerReturnsAsAnotherIncarnation)
   EXPECT_TRUE(p.alloc_b->status().ring_conflicts.empty());
   EXPECT_TRUE(p.alloc_b->status().ready);
   ASSERT_FALSE(fx.events.empty());
-  EXPECT_EQ(fx.events.back().what, "ring-conflict-ended");
+  EXPECT_EQ(fx.events.back().kind, EventKind::kRingConflictEnded);
   EXPECT_TRUE(p.allocate_on_b(Millis{4}, 1, "x").status.ok());
 }
 
@@ -492,7 +493,7 @@ TEST(AllocatorScenarioTest, GarbageFromAPeerIsRefusedAndChangesNothing) {
   EXPECT_TRUE(fx.writes.empty());
   EXPECT_TRUE(fx.messages.empty());
   ASSERT_EQ(fx.events.size(), 1u);
-  EXPECT_EQ(fx.events[0].what, "bad-message");
+  EXPECT_EQ(fx.events[0].kind, EventKind::kBadMessage);
   EXPECT_TRUE(a.check_invariants().ok());
 }
 

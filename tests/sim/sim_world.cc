@@ -237,10 +237,10 @@ std::size_t SimWorld::outstanding() const {
 void SimWorld::apply(int peer, Effects effects) {
   Peer& p = *peers_[static_cast<std::size_t>(peer)];
   for (const ring::Event& e : effects.events) {
-    note(peer, e.what + ": " + e.message);
-    if (e.what == "bug" || e.what == "duplicate") {
-      violations_.push_back("peer " + std::to_string(peer) + " reported " + e.what + ": " +
-                            e.message);
+    note(peer, std::string(ring::event_kind_name(e.kind)) + ": " + e.message);
+    if (e.kind == ring::EventKind::kBug || e.kind == ring::EventKind::kDuplicate) {
+      violations_.push_back("peer " + std::to_string(peer) + " reported " +
+                            ring::event_kind_name(e.kind) + ": " + e.message);
     }
   }
   if (effects.empty()) {
