@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <optional>
 #include <set>
 
 #include "driver/admin_client.h"
@@ -145,20 +146,22 @@ std::string render_ps(const json& owners) {
   return out;
 }
 
-int run_cli(const std::vector<std::string>& all, std::FILE* out, std::FILE* err) {
-  Cli cli{AdminClient(kDefaultAdminSocket), false, std::chrono::milliseconds(10000), out, err};
-  if (const char* env = std::getenv("WEAVE_IPAM_ADMIN_SOCKET"); env != nullptr && *env) {
-    cli.client = AdminClient(env);
-  }
-  std::vector<std::string> args;
+namespace {
+
+struct CliOptions {
   bool force = false;
   std::chrono::milliseconds prime_timeout{60000};
+  std::vector<std::string> args;  // the command and its arguments
+};
+
+// Reads the options in `all` into `cli` and `o`; an exit code if one is wrong.
+std::optional<int> parse_cli_options(const std::vector<std::string>& all, Cli& cli, CliOptions& o) {
   for (std::size_t i = 0; i < all.size(); ++i) {
     const std::string& a = all[i];
     if (a == "--json") {
       cli.json_output = true;
     } else if (a == "--force") {
-      force = true;
+      o.force = true;
     } else if ((a == "--admin-socket" || a == "--timeout") && i + 1 < all.size()) {
       if (a == "--admin-socket") {
         cli.client = AdminClient(all[++i]);
@@ -166,101 +169,137 @@ int run_cli(const std::vector<std::string>& all, std::FILE* out, std::FILE* err)
         char* end = nullptr;
         double seconds = std::strtod(all[++i].c_str(), &end);
         if (*end != '\0' || seconds <= 0) {
-          std::fprintf(err, "weave-ipam: --timeout needs a number of seconds\n");
+          std::fprintf(cli.err, "weave-ipam: --timeout needs a number of seconds\n");
           return 2;
         }
-        prime_timeout = std::chrono::milliseconds(static_cast<long>(seconds * 1000));
+        o.prime_timeout = std::chrono::milliseconds(static_cast<long>(seconds * 1000));
       }
     } else if (a.rfind("--", 0) == 0) {
-      std::fprintf(err, "weave-ipam: unknown option %s\n%s", a.c_str(), kUsage);
+      std::fprintf(cli.err, "weave-ipam: unknown option %s\n%s", a.c_str(), kUsage);
       return 2;
     } else {
-      args.push_back(a);
+      o.args.push_back(a);
     }
   }
-  if (args.empty() || !is_cli_command(args[0])) {
-    std::fprintf(err, "%s", kUsage);
-    return 2;
-  }
-  const std::string& command = args[0];
-  std::vector<std::string> rest(args.begin() + 1, args.end());
+  return std::nullopt;
+}
+
+int cli_status(Cli& cli, const std::vector<std::string>& rest) {
   json answer;
-  if (command == "status") {
-    std::string what = rest.empty() ? "" : rest[0];
-    if (what == "peers") {
-      return cli.call("GET", "/peers", nullptr, answer)
-                 ? cli.print(answer, render_status_peers(answer))
-                 : 1;
-    }
-    if (!what.empty() && what != "ipam") {
-      std::fprintf(err, "weave-ipam: status [ipam|peers]\n");
-      return 2;
-    }
-    if (!cli.call("GET", "/status", nullptr, answer)) {
-      return 1;
-    }
-    return cli.print(answer, what == "ipam" ? render_status_ipam(answer) : render_status(answer));
-  }
-  if (command == "ps") {
-    return cli.call("GET", "/owners", nullptr, answer) ? cli.print(answer, render_ps(answer)) : 1;
-  }
-  if (command == "prime") {
-    cli.timeout = prime_timeout;
-    return cli.call("POST", "/prime", nullptr, answer) ? cli.print(answer, "ready\n") : 1;
-  }
-  if (command == "rmpeer" || command == "forget" || command == "connect") {
-    if (rest.empty()) {
-      std::fprintf(err, "weave-ipam: %s needs at least one %s\n", command.c_str(),
-                   command == "rmpeer" ? "peer" : "address");
-      return 2;
-    }
-    if (command != "rmpeer") {
-      return cli.call("POST", "/" + command, {{"targets", rest}}, answer) ? cli.print(answer, "")
-                                                                          : 1;
-    }
-    int status = 0;
-    json all_answers = json::array();
-    for (const std::string& peer : rest) {
-      if (!cli.call("DELETE", "/peer/" + peer + (force ? "?force=1" : ""), nullptr, answer)) {
-        status = 1;
-        continue;
-      }
-      all_answers.push_back(answer);
-      if (!cli.json_output) {
-        std::fprintf(out, "%s\n", text(answer, "result").c_str());
-      }
-    }
-    if (cli.json_output) {
-      std::fputs((all_answers.dump(2) + "\n").c_str(), out);
-    }
-    return status;
-  }
-  if (command == "allocate" || command == "claim") {
-    if (rest.empty() || rest.size() > 2 || (command == "claim" && rest.size() != 2)) {
-      std::fprintf(err, "weave-ipam: %s\n",
-                   command == "claim" ? "claim OWNER ADDRESS" : "allocate OWNER [SUBNET]");
-      return 2;
-    }
-    json body = {{"owner", rest[0]}};
-    if (rest.size() == 2) {
-      body[command == "claim" ? "address" : "subnet"] = rest[1];
-    }
-    return cli.call("POST", "/" + command, body, answer)
-               ? cli.print(answer, address_list(answer["addresses"]) + "\n")
+  std::string what = rest.empty() ? "" : rest[0];
+  if (what == "peers") {
+    return cli.call("GET", "/peers", nullptr, answer)
+               ? cli.print(answer, render_status_peers(answer))
                : 1;
   }
-  // release OWNER|ADDRESS: an address if it parses as one.
+  if (!what.empty() && what != "ipam") {
+    std::fprintf(cli.err, "weave-ipam: status [ipam|peers]\n");
+    return 2;
+  }
+  if (!cli.call("GET", "/status", nullptr, answer)) {
+    return 1;
+  }
+  return cli.print(answer, what == "ipam" ? render_status_ipam(answer) : render_status(answer));
+}
+
+// rmpeer PEER..., forget ADDRESS..., connect ADDRESS...
+int cli_peers(Cli& cli, const std::string& command, const std::vector<std::string>& rest,
+              bool force) {
+  json answer;
+  if (rest.empty()) {
+    std::fprintf(cli.err, "weave-ipam: %s needs at least one %s\n", command.c_str(),
+                 command == "rmpeer" ? "peer" : "address");
+    return 2;
+  }
+  if (command != "rmpeer") {
+    return cli.call("POST", "/" + command, {{"targets", rest}}, answer) ? cli.print(answer, "") : 1;
+  }
+  int status = 0;
+  json all_answers = json::array();
+  for (const std::string& peer : rest) {
+    if (!cli.call("DELETE", "/peer/" + peer + (force ? "?force=1" : ""), nullptr, answer)) {
+      status = 1;
+      continue;
+    }
+    all_answers.push_back(answer);
+    if (!cli.json_output) {
+      std::fprintf(cli.out, "%s\n", text(answer, "result").c_str());
+    }
+  }
+  if (cli.json_output) {
+    std::fputs((all_answers.dump(2) + "\n").c_str(), cli.out);
+  }
+  return status;
+}
+
+// allocate OWNER [SUBNET], claim OWNER ADDRESS
+int cli_allocate(Cli& cli, const std::string& command, const std::vector<std::string>& rest) {
+  if (rest.empty() || rest.size() > 2 || (command == "claim" && rest.size() != 2)) {
+    std::fprintf(cli.err, "weave-ipam: %s\n",
+                 command == "claim" ? "claim OWNER ADDRESS" : "allocate OWNER [SUBNET]");
+    return 2;
+  }
+  json body = {{"owner", rest[0]}};
+  if (rest.size() == 2) {
+    body[command == "claim" ? "address" : "subnet"] = rest[1];
+  }
+  json answer;
+  return cli.call("POST", "/" + command, body, answer)
+             ? cli.print(answer, address_list(answer["addresses"]) + "\n")
+             : 1;
+}
+
+// release OWNER|ADDRESS: an address if it parses as one.
+int cli_release(Cli& cli, const std::vector<std::string>& rest) {
   if (rest.size() != 1) {
-    std::fprintf(err, "weave-ipam: release OWNER|ADDRESS\n");
+    std::fprintf(cli.err, "weave-ipam: release OWNER|ADDRESS\n");
     return 2;
   }
   bool is_address =
       rest[0].find_first_not_of("0123456789./:abcdefABCDEF") == std::string::npos &&
       (rest[0].find('.') != std::string::npos || rest[0].find(':') != std::string::npos);
   json body = {{is_address ? "address" : "owner", rest[0]}};
+  json answer;
   return cli.call("POST", "/release", body, answer)
              ? cli.print(answer, address_list(answer["released"]) + "\n")
              : 1;
+}
+
+}  // namespace
+
+int run_cli(const std::vector<std::string>& all, std::FILE* out, std::FILE* err) {
+  Cli cli{AdminClient(kDefaultAdminSocket), false, std::chrono::milliseconds(10000), out, err};
+  if (const char* env = std::getenv("WEAVE_IPAM_ADMIN_SOCKET"); env != nullptr && *env) {
+    cli.client = AdminClient(env);
+  }
+  CliOptions o;
+  if (std::optional<int> code = parse_cli_options(all, cli, o)) {
+    return *code;
+  }
+  if (o.args.empty() || !is_cli_command(o.args[0])) {
+    std::fprintf(err, "%s", kUsage);
+    return 2;
+  }
+  const std::string& command = o.args[0];
+  std::vector<std::string> rest(o.args.begin() + 1, o.args.end());
+  json answer;
+  if (command == "status") {
+    return cli_status(cli, rest);
+  }
+  if (command == "ps") {
+    return cli.call("GET", "/owners", nullptr, answer) ? cli.print(answer, render_ps(answer)) : 1;
+  }
+  if (command == "prime") {
+    cli.timeout = o.prime_timeout;
+    return cli.call("POST", "/prime", nullptr, answer) ? cli.print(answer, "ready\n") : 1;
+  }
+  if (command == "rmpeer" || command == "forget" || command == "connect") {
+    return cli_peers(cli, command, rest, o.force);
+  }
+  if (command == "allocate" || command == "claim") {
+    return cli_allocate(cli, command, rest);
+  }
+  return cli_release(cli, rest);
 }
 
 }  // namespace wipam::driver

@@ -1,5 +1,7 @@
 #include "driver/ipam_api.h"
 
+#include <tuple>
+
 #include "driver/docker_events.h"
 #include "driver/json_input.h"
 
@@ -258,6 +260,37 @@ Result<Cidr> IpamApi::choose_subnet(const json& options) const {
                            "; give the network a --subnet or a smaller --ipam-opt size");
 }
 
+namespace {
+
+// The pool (--subnet) and sub-pool (--ip-range) a RequestPool names, both checked: each a
+// subnet of the right family, the pool inside `range`, the sub-pool inside the pool.
+Result<std::pair<Cidr, std::optional<Cidr>>> requested_pool(const Cidr& range,
+                                                            const std::string& pool_text,
+                                                            const std::string& sub_text) {
+  Result<Cidr> subnet = Cidr::parse_subnet(pool_text);
+  if (!subnet.ok()) {
+    return subnet.status();
+  }
+  if (subnet->family() != range.family() || !range.range().contains(subnet->range())) {
+    return Status::invalid_argument("range " + subnet->to_string() +
+                                    " is outside the allocation range " + range.to_string());
+  }
+  if (sub_text.empty()) {
+    return std::pair<Cidr, std::optional<Cidr>>(*subnet, std::nullopt);
+  }
+  Result<Cidr> sub = Cidr::parse_subnet(sub_text);
+  if (!sub.ok()) {
+    return sub.status();
+  }
+  if (!subnet->range().contains(sub->range()) || sub->family() != subnet->family()) {
+    return Status::invalid_argument("sub-pool " + sub->to_string() + " is outside the pool " +
+                                    subnet->to_string());
+  }
+  return std::pair<Cidr, std::optional<Cidr>>(*subnet, *sub);
+}
+
+}  // namespace
+
 IpamApi::Outcome IpamApi::request_pool(const json& request) {
   Result<std::string> pool_text = string_field(request, "Pool");
   Result<std::string> sub_text = string_field(request, "SubPool");
@@ -292,27 +325,12 @@ IpamApi::Outcome IpamApi::request_pool(const json& request) {
     }
     subnet = *chosen;
   } else {
-    Result<Cidr> parsed = Cidr::parse_subnet(*pool_text);
-    if (!parsed.ok()) {
-      return fail(parsed.status());
+    Result<std::pair<Cidr, std::optional<Cidr>>> given =
+        requested_pool(range_, *pool_text, *sub_text);
+    if (!given.ok()) {
+      return fail(given.status());
     }
-    subnet = *parsed;
-    if (subnet.family() != range_.family() || !range_.range().contains(subnet.range())) {
-      return fail(Status::invalid_argument("range " + subnet.to_string() +
-                                           " is outside the allocation range " +
-                                           range_.to_string()));
-    }
-    if (!sub_text->empty()) {
-      Result<Cidr> sub = Cidr::parse_subnet(*sub_text);
-      if (!sub.ok()) {
-        return fail(sub.status());
-      }
-      if (!subnet.range().contains(sub->range()) || sub->family() != subnet.family()) {
-        return fail(Status::invalid_argument("sub-pool " + sub->to_string() +
-                                             " is outside the pool " + subnet.to_string()));
-      }
-      sub_pool = *sub;
-    }
+    std::tie(subnet, sub_pool) = *given;
   }
   std::string id = pool_id(subnet, sub_pool);
   auto existing = pools_.find(id);
