@@ -28,11 +28,6 @@ constexpr const char* kUsage =
     "  connect ADDR... | forget ADDR...   add or drop gossip targets host[:port]\n"
     "  allocate OWNER [SUBNET] | claim OWNER ADDRESS | release OWNER|ADDRESS\n";
 
-std::string text(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 double to_double(const std::string& decimal) { return std::strtod(decimal.c_str(), nullptr); }
 
 struct Cli {
@@ -52,7 +47,7 @@ struct Cli {
     Result<json> parsed = parse_untrusted_json(a->body, "the daemon's answer", 64 << 20);
     answer = parsed.ok() ? *parsed : json();
     if (a->status != 200) {
-      std::string why = answer.is_object() ? text(answer, "Err") : a->body;
+      std::string why = answer.is_object() ? string_or_empty(answer, "Err") : a->body;
       std::fprintf(err, "weave-ipam: %s\n", why.c_str());
       return false;
     }
@@ -81,30 +76,31 @@ bool is_cli_command(const std::string& command) { return kCommands.count(command
 
 std::string render_status(const json& s) {
   // Concatenated, not printed into a fixed buffer: a conflict's status line can be long.
-  return "        Service: ipam\n         Status: " + text(s, "status") +
-         "\n          Range: " + text(s, "range") +
-         "\n  DefaultSubnet: " + text(s, "default_subnet") + "\n";
+  return "        Service: ipam\n         Status: " + string_or_empty(s, "status") +
+         "\n          Range: " + string_or_empty(s, "range") +
+         "\n  DefaultSubnet: " + string_or_empty(s, "default_subnet") + "\n";
 }
 
 std::string render_status_ipam(const json& s) {
   std::string out;
-  double universe = to_double(text(s, "range_size"));
+  double universe = to_double(string_or_empty(s, "range_size"));
   const json& peers = s.contains("peers") ? s["peers"] : json::array();
   // This peer first, then the others in the status's order; only peers that own addresses.
   for (int pass = 0; pass < 2; ++pass) {
     for (const json& p : peers) {
       bool self = p.value("self", false);
-      double owned = to_double(text(p, "owned"));
+      double owned = to_double(string_or_empty(p, "owned"));
       if (self != (pass == 0) || owned == 0) {
         continue;
       }
-      std::string who = text(p, "name") + "(" + text(p, "nickname") + ")";
+      std::string who = string_or_empty(p, "name") + "(" + string_or_empty(p, "nickname") + ")";
       char line[512];
       std::snprintf(line, sizeof line, "%-37s%8s IPs (%04.1f%% of total)", who.c_str(),
-                    text(p, "owned").c_str(), universe > 0 ? 100.0 * owned / universe : 0.0);
+                    string_or_empty(p, "owned").c_str(),
+                    universe > 0 ? 100.0 * owned / universe : 0.0);
       out += line;
       if (self) {
-        out += " (" + text(s, "allocated") + " active)";
+        out += " (" + string_or_empty(s, "allocated") + " active)";
       } else if (!p.value("reachable", false)) {
         out += " - unreachable!";
       }
@@ -117,22 +113,22 @@ std::string render_status_ipam(const json& s) {
 std::string render_status_peers(const json& j) {
   std::string out;
   for (const json& p : j.value("peers", json::array())) {
-    std::string who = text(p, "name") + "(" + text(p, "nickname") + ")";
+    std::string who = string_or_empty(p, "name") + "(" + string_or_empty(p, "nickname") + ")";
     std::string how =
         p.value("direct", false)
             ? std::string("direct") + (p.value("encrypted", false) ? ", encrypted" : "")
-        : p.value("reachable", false) ? "via " + text(p, "via")
+        : p.value("reachable", false) ? "via " + string_or_empty(p, "via")
                                       : std::string("unreachable");
     char line[512];
-    std::snprintf(line, sizeof line, "%-37s %-22s %s\n", who.c_str(), text(p, "address").c_str(),
-                  how.c_str());
+    std::snprintf(line, sizeof line, "%-37s %-22s %s\n", who.c_str(),
+                  string_or_empty(p, "address").c_str(), how.c_str());
     out += line;
   }
   for (const json& t : j.value("targets", json::array())) {
     char line[512];
-    std::string error = text(t, "last_error");
-    std::snprintf(line, sizeof line, "target %-30s %s", text(t, "address").c_str(),
-                  text(t, "state").c_str());
+    std::string error = string_or_empty(t, "last_error");
+    std::snprintf(line, sizeof line, "target %-30s %s", string_or_empty(t, "address").c_str(),
+                  string_or_empty(t, "state").c_str());
     out += line + (error.empty() ? "" : " (" + error + ")") + "\n";  // an error may be long
   }
   return out;
@@ -223,7 +219,7 @@ int cli_peers(Cli& cli, const std::string& command, const std::vector<std::strin
     }
     all_answers.push_back(answer);
     if (!cli.json_output) {
-      std::fprintf(cli.out, "%s\n", text(answer, "result").c_str());
+      std::fprintf(cli.out, "%s\n", string_or_empty(answer, "result").c_str());
     }
   }
   if (cli.json_output) {

@@ -11,17 +11,6 @@ namespace {
 
 using nlohmann::json;
 
-// Fields of the daemon's answers, read without nlohmann's throwing accessors.
-std::string text(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-bool flag(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_boolean() && it->get<bool>();
-}
-
 // The gateway is held under its own owner so that no container is given it; the prefix
 // differs from kCniOwnerPrefix, so GC leaves it alone. The owner is keyed by the address, not
 // the network: networks that share nothing have different gateways, so different owners,
@@ -314,12 +303,13 @@ CniResult<std::string> CniRun::status() const {
   if (auto* e = std::get_if<CniError>(&s)) {
     return not_available(e->msg, e->details);
   }
-  if (!flag(std::get<json>(s), "ready")) {
+  if (!is_true(std::get<json>(s), "ready")) {
     // A fresh cluster makes its ring on the first request; prime is that request.
     CniResult<json> primed = call("POST", "/prime", nullptr, kPrimeTimeout);
     if (auto* e = std::get_if<CniError>(&primed)) {
       return not_available(
-          "the weave-ipam daemon is not ready: " + text(std::get<json>(s), "status"), e->msg);
+          "the weave-ipam daemon is not ready: " + string_or_empty(std::get<json>(s), "status"),
+          e->msg);
     }
     s = call("GET", "/status", nullptr, kShortTimeout);
     if (auto* e = std::get_if<CniError>(&s)) {
@@ -327,16 +317,18 @@ CniResult<std::string> CniRun::status() const {
     }
   }
   const json& report = std::get<json>(s);
-  auto some_free = [](const json& j) { return !text(j, "free").empty() && text(j, "free") != "0"; };
+  auto some_free = [](const json& j) {
+    return !string_or_empty(j, "free").empty() && string_or_empty(j, "free") != "0";
+  };
   bool has_free = some_free(report);
   auto peers = report.find("peers");
   for (const json& p : peers != report.end() && peers->is_array() ? *peers : json::array()) {
-    has_free = has_free || ((flag(p, "self") || flag(p, "reachable")) && some_free(p));
+    has_free = has_free || ((is_true(p, "self") || is_true(p, "reachable")) && some_free(p));
   }
   if (!has_free) {
-    return not_available(
-        "no free addresses in " + text(report, "range") + " on this peer or any reachable peer",
-        "release addresses, or rmpeer peers that are gone for good");
+    return not_available("no free addresses in " + string_or_empty(report, "range") +
+                             " on this peer or any reachable peer",
+                         "release addresses, or rmpeer peers that are gone for good");
   }
   return std::string();
 }

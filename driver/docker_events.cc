@@ -29,11 +29,6 @@ Result<json> parse_object(std::string_view text, const char* what) {
   return j;
 }
 
-std::string string_at(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 // "10.99.1.2/24" or "10.99.1.2"; empty is "none".
 Result<ring::Address> address_of(const std::string& text) {
   std::string_view host = text;
@@ -51,11 +46,11 @@ Result<DockerEvent> parse_docker_event(std::string_view text) {
     return j.status();
   }
   DockerEvent e;
-  e.type = string_at(*j, "Type");
-  e.action = string_at(*j, "Action");
+  e.type = string_or_empty(*j, "Type");
+  e.action = string_or_empty(*j, "Action");
   auto actor = j->find("Actor");
   if (actor != j->end() && actor->is_object()) {
-    e.actor = string_at(*actor, "ID");
+    e.actor = string_or_empty(*actor, "ID");
     auto attributes = actor->find("Attributes");
     if (attributes != actor->end() && attributes->is_object()) {
       for (const auto& [key, value] : attributes->items()) {
@@ -81,21 +76,21 @@ Result<DockerNetwork> parse_docker_network(std::string_view text) {
     return j.status();
   }
   DockerNetwork n;
-  n.id = string_at(*j, "Id");
+  n.id = string_or_empty(*j, "Id");
   auto ipam = j->find("IPAM");
   if (ipam != j->end() && ipam->is_object()) {
-    n.ipam_driver = string_at(*ipam, "Driver");
+    n.ipam_driver = string_or_empty(*ipam, "Driver");
     auto configs = ipam->find("Config");
     if (configs != ipam->end() && configs->is_array()) {
       for (const json& config : *configs) {
         if (!config.is_object()) {
           continue;
         }
-        if (Result<ring::Cidr> subnet = ring::Cidr::parse(string_at(config, "Subnet"));
+        if (Result<ring::Cidr> subnet = ring::Cidr::parse(string_or_empty(config, "Subnet"));
             subnet.ok()) {
           n.subnets.push_back(*subnet);
         }
-        if (Result<ring::Address> gateway = address_of(string_at(config, "Gateway"));
+        if (Result<ring::Address> gateway = address_of(string_or_empty(config, "Gateway"));
             gateway.ok()) {
           n.reserved.push_back(*gateway);
         }
@@ -120,7 +115,7 @@ Result<DockerNetwork> parse_docker_network(std::string_view text) {
         continue;
       }
       for (const char* key : {"IPv4Address", "IPv6Address"}) {
-        if (Result<ring::Address> a = address_of(string_at(endpoint, key)); a.ok()) {
+        if (Result<ring::Address> a = address_of(string_or_empty(endpoint, key)); a.ok()) {
           n.containers[*a] = id;
         }
       }
@@ -137,7 +132,7 @@ Result<std::string> parse_docker_daemon_id(std::string_view text) {
   if (!j.ok()) {
     return j.status();
   }
-  std::string id = string_at(*j, "ID");
+  std::string id = string_or_empty(*j, "ID");
   if (id.empty()) {
     return Status::invalid_argument("Docker's info reply has no ID");
   }
@@ -154,8 +149,8 @@ Result<std::vector<std::string>> parse_docker_network_ids(std::string_view text)
   }
   std::vector<std::string> ids;
   for (const json& network : *j) {
-    if (network.is_object() && !string_at(network, "Id").empty()) {
-      ids.push_back(string_at(network, "Id"));
+    if (network.is_object() && !string_or_empty(network, "Id").empty()) {
+      ids.push_back(string_or_empty(network, "Id"));
     }
   }
   return ids;

@@ -82,4 +82,20 @@ Result<nlohmann::json> parse_untrusted_json(std::string_view text, std::string_v
   return j;
 }
 
+std::string string_or_empty(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) {
+    return std::string();
+  }
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+bool is_true(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) {
+    return false;
+  }
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() && it->get<bool>();
+}
+
 }  // namespace wipam::driver

@@ -25,6 +25,13 @@ Result<nlohmann::json> parse_untrusted_json(std::string_view text, std::string_v
 // invalid UTF-8, which nlohmann's dump() throws for; such bytes become U+FFFD instead.
 std::string dump_json(const nlohmann::json& j);
 
+// The string at `key` of `j`, or "" when `j` is no object, `key` is absent, or its value is
+// not a string: for answers whose shape the reader does not police (the daemon's to the
+// CLI and CNI, Docker's to the watcher). Never a throw.
+std::string string_or_empty(const nlohmann::json& j, const char* key);
+// True iff `key` of `j` is the boolean true. Never a throw.
+bool is_true(const nlohmann::json& j, const char* key);
+
 // True iff `text` is well-formed UTF-8, as every string in a JSON value must be.
 bool valid_utf8(std::string_view text);
 

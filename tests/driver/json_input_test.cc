@@ -6,6 +6,21 @@
 namespace wipam::driver {
 namespace {
 
+// The readers of answers whose shape nobody polices: any other shape is "" or false.
+TEST(JsonInputTest, LenientReadersNeverThrowOnAnotherShape) {
+  nlohmann::json answer = {{"status", "ready"}, {"ready", true}, {"n", 3}, {"no", false}};
+  EXPECT_EQ(string_or_empty(answer, "status"), "ready");
+  EXPECT_EQ(string_or_empty(answer, "n"), "");
+  EXPECT_EQ(string_or_empty(answer, "absent"), "");
+  EXPECT_EQ(string_or_empty(nlohmann::json::array({1, 2}), "status"), "");
+  EXPECT_EQ(string_or_empty(nlohmann::json("text"), "status"), "");
+  EXPECT_TRUE(is_true(answer, "ready"));
+  EXPECT_FALSE(is_true(answer, "no"));
+  EXPECT_FALSE(is_true(answer, "status"));
+  EXPECT_FALSE(is_true(answer, "absent"));
+  EXPECT_FALSE(is_true(nlohmann::json(nullptr), "ready"));
+}
+
 TEST(JsonInputTest, DepthIsCountedOutsideStringsOnly) {
   EXPECT_TRUE(json_depth_within(R"({"a":[1,{"b":[]}]})", 4));
   EXPECT_FALSE(json_depth_within(R"({"a":[1,{"b":[]}]})", 3));
