@@ -5,11 +5,16 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "driver/json_input.h"
+
 namespace wipam::driver {
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using boost::system::error_code;
+
+// `weave-ipam ps` of a peer holding every address of a /12 is some tens of MiB.
+constexpr std::size_t kMaxAnswerBytes = std::size_t{64} << 20;
 
 Result<AdminAnswer> AdminClient::call(const std::string& method, const std::string& target,
                                       const std::string& body,
@@ -53,6 +58,17 @@ Result<AdminAnswer> AdminClient::call(const std::string& method, const std::stri
                                ": " + failure.message() + ")");
   }
   return AdminAnswer{response.result_int(), response.body()};
+}
+
+DecodedAnswer decode_answer(const AdminAnswer& answer) {
+  Result<nlohmann::json> parsed =
+      parse_untrusted_json(answer.body, "the daemon's answer", kMaxAnswerBytes);
+  DecodedAnswer out{parsed.ok() ? *parsed : nlohmann::json(), std::nullopt};
+  if (answer.status != 200) {
+    std::string err = string_or_empty(out.body, "Err");
+    out.refusal = err.empty() ? answer.body : err;
+  }
+  return out;
 }
 
 }  // namespace wipam::driver

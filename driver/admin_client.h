@@ -3,7 +3,10 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "ring/status.h"
 
@@ -13,6 +16,15 @@ struct AdminAnswer {
   unsigned status = 0;
   std::string body;
 };
+
+// What an answer says, read once for the CLI and the CNI plugin: its JSON body (null if it
+// is not JSON) and, for a status other than 200, the daemon's reason (its "Err", else the
+// raw body).
+struct DecodedAnswer {
+  nlohmann::json body;
+  std::optional<std::string> refusal;
+};
+DecodedAnswer decode_answer(const AdminAnswer& answer);
 
 class AdminClient {
  public:

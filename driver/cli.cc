@@ -44,13 +44,12 @@ struct Cli {
       std::fprintf(err, "weave-ipam: %s\n", a.status().message().c_str());
       return false;
     }
-    Result<json> parsed = parse_untrusted_json(a->body, "the daemon's answer", 64 << 20);
-    answer = parsed.ok() ? *parsed : json();
-    if (a->status != 200) {
-      std::string why = answer.is_object() ? string_or_empty(answer, "Err") : a->body;
-      std::fprintf(err, "weave-ipam: %s\n", why.c_str());
+    DecodedAnswer decoded = decode_answer(*a);
+    if (decoded.refusal) {
+      std::fprintf(err, "weave-ipam: %s\n", decoded.refusal->c_str());
       return false;
     }
+    answer = std::move(decoded.body);
     return true;
   }
 

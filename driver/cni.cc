@@ -108,17 +108,15 @@ class CniRun {
       return fail(CniCode::kTryAgainLater, a.status().message(),
                   "start the weave-ipam daemon, or set ipam.admin_socket to its --admin-socket");
     }
-    Result<json> parsed = parse_untrusted_json(a->body, "the daemon's answer", 64 << 20);
-    json answer = parsed.ok() ? *parsed : json();
-    if (a->status != 200) {
-      bool has_err = answer.is_object() && answer.contains("Err") && answer["Err"].is_string();
+    DecodedAnswer decoded = decode_answer(*a);
+    if (decoded.refusal) {
       return fail(a->status == 400 ? CniCode::kInvalidConfig : CniCode::kDaemonRefused,
-                  has_err ? answer["Err"].get<std::string>() : a->body);
+                  *decoded.refusal);
     }
-    if (!answer.is_object()) {
+    if (!decoded.body.is_object()) {
       return fail(CniCode::kIoFailure, "the daemon's answer to " + target + " is not JSON");
     }
-    return answer;
+    return std::move(decoded.body);
   }
 
   CniResult<std::vector<ring::Cidr>> addresses(const json& answer, const char* key) const {
