@@ -3,6 +3,7 @@
 #include <tuple>
 
 #include "driver/docker_events.h"
+#include "driver/free_subnet.h"
 #include "driver/json_input.h"
 
 namespace wipam::driver {
@@ -207,33 +208,6 @@ Result<Cidr> IpamApi::first_free_subnet(int prefix_len) const {
     taken.push_back(pool.subnet);
   }
   return first_free_block(default_subnet_, prefix_len, taken);
-}
-
-Result<Cidr> first_free_block(const Cidr& subnet, int prefix_len, const std::vector<Cidr>& taken) {
-  const ring::Range space = subnet.range();
-  const ring::Uint128 block = Cidr(subnet.address(), prefix_len).size();
-  ring::Uint128 offset = 0;
-  for (std::size_t steps = 0; steps <= taken.size(); ++steps) {
-    ring::Range candidate(space.start() + offset, space.start() + offset + block);
-    const Cidr* overlapping = nullptr;
-    for (const Cidr& t : taken) {
-      if (t.range().overlaps(candidate)) {
-        overlapping = &t;
-        break;
-      }
-    }
-    if (overlapping == nullptr) {
-      return Cidr(candidate.start(), prefix_len);
-    }
-    // The first block that starts at or after the end of that subnet.
-    ring::Uint128 past = overlapping->range().end() - space.start();
-    ring::Uint128 next = (past + block - 1) / block * block;
-    if (next <= offset || next >= space.size() || space.size() - next < block) {
-      break;
-    }
-    offset = next;
-  }
-  return Status::exhausted("none");
 }
 
 Result<Cidr> IpamApi::choose_subnet(const json& options) const {

@@ -118,10 +118,4 @@ class IpamApi {
 // paths, 500 otherwise).
 ApiReply error_reply(const Status& status);
 
-// The lowest /prefix_len block of `space` that overlaps none of `taken`; exhausted if none.
-// Each step jumps past one taken subnet, so the work is bounded by taken.size(), never by the
-// number of candidate blocks (2^80 of them for a /128 in a /48).
-Result<ring::Cidr> first_free_block(const ring::Cidr& space, int prefix_len,
-                                    const std::vector<ring::Cidr>& taken);
-
 }  // namespace wipam::driver

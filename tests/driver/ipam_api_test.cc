@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "driver/free_subnet.h"
+
 namespace wipam::driver {
 namespace {
 
