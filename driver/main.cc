@@ -8,12 +8,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
-#include "driver/cli.h"
-#include "driver/cni.h"
-#include "driver/config.h"
-#include "driver/daemon.h"
-#include "driver/log.h"
-#include "driver/password.h"
+#include "driver/base/log.h"
+#include "driver/client/cli.h"
+#include "driver/client/cni.h"
+#include "driver/daemon/config.h"
+#include "driver/daemon/daemon.h"
+#include "driver/daemon/password.h"
 
 namespace {
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fails if a tracked C++ file is not clang-formatted, or if a layer includes an outer one:
 # ring/ is pure (no Boost, LevelDB, OpenSSL, sockets, threads or clocks), gossip/ may not
-# include driver/.
+# include driver/, and inside driver/ each door includes only the floors below it
+# (DESIGN.md "Layout").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +26,40 @@ gossip_bad=$(grep -nE '#include *"driver/' gossip/*.h gossip/*.cc 2>/dev/null ||
 if [ -n "$gossip_bad" ]; then
   echo "check-style: gossip/ may not include driver/:" >&2
   echo "$gossip_bad" >&2
+  status=1
+fi
+# driver/<folder> may include only these driver/ folders besides its own; main.cc, on top,
+# may include any of them.
+declare -A driver_allowed=(
+  [base]=""
+  [http]="base"
+  [store]="base"
+  [docker]="base http store"
+  [admin]="base http store docker"
+  [client]="base http"
+  [daemon]="base http store docker admin"
+)
+for folder in "${!driver_allowed[@]}"; do
+  allowed="$folder ${driver_allowed[$folder]}"
+  pattern=$(echo "$allowed" | tr -s ' ' '\n' | grep -v '^$' | paste -sd'|')
+  bad=$(grep -nE '#include *"driver/' driver/"$folder"/*.h driver/"$folder"/*.cc 2>/dev/null |
+    grep -vE "#include *\"driver/($pattern)/" || true)
+  if [ -n "$bad" ]; then
+    echo "check-style: driver/$folder/ may include only driver/{${allowed// /,}}/:" >&2
+    echo "$bad" >&2
+    status=1
+  fi
+done
+stray=$(git ls-files 'driver/*.cc' 'driver/*.h' | grep -vE '^driver/([a-z]+/[^/]+|main\.cc)$' || true)
+if [ -n "$stray" ]; then
+  echo "check-style: driver/ sources belong in a door's folder (only main.cc sits on top):" >&2
+  echo "$stray" >&2
+  status=1
+fi
+unknown=$(git ls-files 'driver/*/*' | cut -d/ -f2 | sort -u | while read -r f; do
+  [ -n "${driver_allowed[$f]+x}" ] || echo "driver/$f/"; done)
+if [ -n "$unknown" ]; then
+  echo "check-style: a driver/ folder with no arrows in check-style.sh: $unknown" >&2
   status=1
 fi
 [ $status -eq 0 ] && echo "check-style: formatting and layering OK (${#files[@]} files)"

@@ -22,8 +22,8 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
-#include "driver/daemon.h"
-#include "driver/log.h"
+#include "driver/base/log.h"
+#include "driver/daemon/daemon.h"
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;

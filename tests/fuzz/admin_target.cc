@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "driver/admin_api.h"
+#include "driver/admin/admin_api.h"
 #include "tests/fuzz/fuzz_targets.h"
 #include "tests/fuzz/fuzz_util.h"
 

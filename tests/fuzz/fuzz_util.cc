@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "driver/log.h"
+#include "driver/base/log.h"
 
 namespace wipam::fuzz {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "driver/ipam_api.h"
+#include "driver/docker/ipam_api.h"
 #include "gossip/frame.h"
 #include "gossip/handshake.h"
 #include "ring/messages.h"

@@ -5,7 +5,7 @@
 // through `finish`. Afterwards the pool table must restore from what was written.
 #include <nlohmann/json.hpp>
 
-#include "driver/ipam_api.h"
+#include "driver/docker/ipam_api.h"
 #include "tests/fuzz/fuzz_targets.h"
 #include "tests/fuzz/fuzz_util.h"
 

@@ -7,7 +7,7 @@
 #include <map>
 #include <string>
 
-#include "driver/ipam_api.h"
+#include "driver/docker/ipam_api.h"
 #include "tests/fuzz/fuzz_targets.h"
 #include "tests/fuzz/fuzz_util.h"
 

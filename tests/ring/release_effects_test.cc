@@ -1,5 +1,5 @@
 // A release's Effects only delete its allocation's key and send nothing, so the shell may
-// answer it before the delete is durable (issue 15; driver/effects_pipeline). An allocation
+// answer it before the delete is durable (issue 15; driver/daemon/effects_pipeline). An allocation
 // and a claim always write their key, so they wait for it.
 #include <gtest/gtest.h>
 

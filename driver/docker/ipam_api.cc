@@ -1,0 +1,489 @@
+#include "driver/docker/ipam_api.h"
+
+#include <tuple>
+
+#include "driver/docker/docker_events.h"
+#include "driver/docker/free_subnet.h"
+#include "driver/http/json_input.h"
+
+namespace wipam::driver {
+namespace {
+
+using nlohmann::json;
+using ring::Cidr;
+
+constexpr const char* kPoolIdPrefix = "weave-";
+constexpr const char* kLocalSpace = "weavelocal";
+constexpr const char* kGlobalSpace = "weaveglobal";
+// In every RequestAddress of the swarm manager's allocator (moby cnmallocator), never a node's.
+constexpr const char* kSwarmManagerOption = "com.docker.network.ipam.serial";
+
+ApiReply ok_reply(const json& body) { return {200, dump_json(body)}; }
+
+IpamApi::Outcome answer(ApiReply reply) {
+  IpamApi::Outcome out;
+  out.reply = std::move(reply);
+  return out;
+}
+
+IpamApi::Outcome fail(const Status& status) { return answer(error_reply(status)); }
+
+// The string field `name`, "" when absent or null; an error when of another type.
+Result<std::string> string_field(const json& request, const char* name) {
+  auto it = request.find(name);
+  if (it == request.end() || it->is_null()) {
+    return std::string();
+  }
+  if (!it->is_string()) {
+    return Status::invalid_argument(std::string(name) + " must be a string");
+  }
+  return it->get<std::string>();
+}
+
+Result<json> map_field(const json& request, const char* name) {
+  auto it = request.find(name);
+  if (it == request.end() || it->is_null()) {
+    return json::object();
+  }
+  if (!it->is_object()) {
+    return Status::invalid_argument(std::string(name) + " must be a map or null");
+  }
+  return *it;
+}
+
+std::string pool_id(const Cidr& subnet, const std::optional<Cidr>& sub_pool) {
+  return kPoolIdPrefix + subnet.to_string() + (sub_pool ? "-" + sub_pool->to_string() : "");
+}
+
+}  // namespace
+
+ApiReply error_reply(const Status& status) {
+  unsigned code = 500;
+  if (status.code() == Code::kInvalidArgument || status.code() == Code::kNotFound) {
+    code = 400;
+  }
+  return {code, dump_json(json{{"Err", status.message()}})};
+}
+
+IpamApi::IpamApi(Cidr range, Cidr default_subnet, int pool_prefix_len, HolderOf holder_of)
+    : range_(range),
+      default_subnet_(default_subnet),
+      pool_prefix_len_(pool_prefix_len),
+      holder_of_(std::move(holder_of)) {}
+
+Status IpamApi::restore(const std::map<std::string, std::string>& stored) {
+  for (auto it = stored.lower_bound(kPoolKeyPrefix);
+       it != stored.end() && it->first.rfind(kPoolKeyPrefix, 0) == 0; ++it) {
+    WIPAM_RETURN_IF_ERROR(restore_pool(it->first, it->second));
+  }
+  return Status();
+}
+
+namespace {
+
+// The "rerequests" map of a stored swarm pool: address text -> a count from 1.
+bool parse_rerequests(const json& j, const Cidr& subnet, std::map<ring::Address, unsigned>& out) {
+  if (!j.is_object()) {
+    return false;
+  }
+  for (const auto& [text, count] : j.items()) {
+    Result<ring::Address> a = ring::Address::parse(text);
+    if (!a.ok() || !subnet.range().contains(*a) || !count.is_number_unsigned() ||
+        count.get<std::uint64_t>() == 0 || count.get<std::uint64_t>() > UINT32_MAX) {
+      return false;
+    }
+    out[*a] = count.get<unsigned>();
+  }
+  return true;
+}
+
+}  // namespace
+
+Status IpamApi::restore_pool(const std::string& key, const std::string& value) {
+  Result<json> parsed = parse_untrusted_json(value, "stored pool", kMaxBodyBytes);
+  const json j = parsed.ok() ? *parsed : json();
+  auto bad = [&] {
+    return Status::corruption("stored pool " + key + " = '" + value.substr(0, 200) +
+                              "' is not well formed; restore the state from a backup, or " +
+                              "remove the key if its network is gone");
+  };
+  if (!j.is_object() || !j.contains("subnet") || !j["subnet"].is_string() || !j.contains("refs") ||
+      !j["refs"].is_number_unsigned()) {
+    return bad();
+  }
+  Result<Cidr> subnet = Cidr::parse_subnet(j["subnet"].get<std::string>());
+  if (!subnet.ok()) {
+    return bad();
+  }
+  auto automatic = j.find("automatic");
+  auto sub_pool = j.find("sub_pool");
+  auto swarm = j.find("swarm");
+  if (j["refs"].get<std::uint64_t>() > UINT32_MAX ||
+      (automatic != j.end() && !automatic->is_boolean()) ||
+      (sub_pool != j.end() && !sub_pool->is_string()) ||
+      (swarm != j.end() && !swarm->is_boolean())) {
+    return bad();
+  }
+  PoolRecord record;
+  record.subnet = *subnet;
+  record.refs = j["refs"].get<unsigned>();
+  record.automatic = automatic != j.end() && automatic->get<bool>();
+  record.generation = next_generation_++;
+  record.swarm = swarm != j.end() && swarm->get<bool>();
+  if (sub_pool != j.end()) {
+    Result<Cidr> sub = Cidr::parse_subnet(j["sub_pool"].get<std::string>());
+    if (!sub.ok()) {
+      return bad();
+    }
+    record.sub_pool = *sub;
+  }
+  if (auto rerequests = j.find("rerequests");
+      rerequests != j.end() && !parse_rerequests(*rerequests, *subnet, record.rerequests)) {
+    return bad();
+  }
+  pools_[key.substr(std::string_view(kPoolKeyPrefix).size())] = record;
+  return Status();
+}
+
+ring::StoreWrite IpamApi::pool_write(const std::string& id) const {
+  std::string key = kPoolKeyPrefix + id;
+  auto it = pools_.find(id);
+  if (it == pools_.end()) {
+    return {key, std::nullopt};
+  }
+  json j{{"subnet", it->second.subnet.to_string()},
+         {"refs", it->second.refs},
+         {"automatic", it->second.automatic}};
+  if (it->second.sub_pool) {
+    j["sub_pool"] = it->second.sub_pool->to_string();
+  }
+  if (it->second.swarm) {
+    j["swarm"] = true;
+    json rerequests = json::object();
+    for (const auto& [address, count] : it->second.rerequests) {
+      rerequests[address.to_string()] = count;
+    }
+    j["rerequests"] = rerequests;
+  }
+  return {key, j.dump()};
+}
+
+IpamApi::Outcome IpamApi::handle(std::string_view path, std::string_view body) {
+  if (path == "/Plugin.Activate") {
+    return answer(ok_reply({{"Implements", {"IpamDriver"}}}));
+  }
+  if (path == "/IpamDriver.GetCapabilities") {
+    return answer(ok_reply({{"RequiresMACAddress", false}, {"RequiresRequestReplay", false}}));
+  }
+  if (path == "/IpamDriver.GetDefaultAddressSpaces") {
+    return answer(ok_reply(
+        {{"LocalDefaultAddressSpace", kLocalSpace}, {"GlobalDefaultAddressSpace", kGlobalSpace}}));
+  }
+  using Handler = Outcome (IpamApi::*)(const json&);
+  static const std::map<std::string_view, Handler> kHandlers = {
+      {"/IpamDriver.RequestPool", &IpamApi::request_pool},
+      {"/IpamDriver.ReleasePool", &IpamApi::release_pool},
+      {"/IpamDriver.RequestAddress", &IpamApi::request_address},
+      {"/IpamDriver.ReleaseAddress", &IpamApi::release_address},
+  };
+  auto handler = kHandlers.find(path);
+  if (handler == kHandlers.end()) {
+    return answer({404, dump_json(json{{"Err", "unknown endpoint " + std::string(path)}})});
+  }
+  Result<json> request = parse_untrusted_json(body, "request body", kMaxBodyBytes);
+  if (!request.ok()) {
+    return fail(request.status());
+  }
+  if (!request->is_object()) {
+    return fail(Status::invalid_argument("request body is not a JSON object"));
+  }
+  return (this->*handler->second)(*request);
+}
+
+// The lowest /prefix_len block of the default subnet that no pool overlaps.
+Result<Cidr> IpamApi::first_free_subnet(int prefix_len) const {
+  std::vector<Cidr> taken;
+  taken.reserve(pools_.size());
+  for (const auto& [id, pool] : pools_) {
+    taken.push_back(pool.subnet);
+  }
+  return first_free_block(default_subnet_, prefix_len, taken);
+}
+
+Result<Cidr> IpamApi::choose_subnet(const json& options) const {
+  int prefix_len = pool_prefix_len_;
+  auto size = options.find("size");
+  if (size != options.end()) {
+    std::string text = size->is_string() ? size->get<std::string>() : "";
+    char* end = nullptr;
+    long value = std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || value < default_subnet_.prefix_len() ||
+        value > default_subnet_.address().bits()) {
+      return Status::invalid_argument("ipam option size=" + text +
+                                      " must be a prefix length between " +
+                                      std::to_string(default_subnet_.prefix_len()) + " and " +
+                                      std::to_string(default_subnet_.address().bits()));
+    }
+    prefix_len = static_cast<int>(value);
+  }
+  if (Result<Cidr> free = first_free_subnet(prefix_len); free.ok()) {
+    return *free;
+  }
+  return Status::exhausted("no free /" + std::to_string(prefix_len) +
+                           " left in the default subnet " + default_subnet_.to_string() +
+                           "; give the network a --subnet or a smaller --ipam-opt size");
+}
+
+namespace {
+
+// The pool (--subnet) and sub-pool (--ip-range) a RequestPool names, both checked: each a
+// subnet of the right family, the pool inside `range`, the sub-pool inside the pool.
+Result<std::pair<Cidr, std::optional<Cidr>>> requested_pool(const Cidr& range,
+                                                            const std::string& pool_text,
+                                                            const std::string& sub_text) {
+  Result<Cidr> subnet = Cidr::parse_subnet(pool_text);
+  if (!subnet.ok()) {
+    return subnet.status();
+  }
+  if (subnet->family() != range.family() || !range.range().contains(subnet->range())) {
+    return Status::invalid_argument("range " + subnet->to_string() +
+                                    " is outside the allocation range " + range.to_string());
+  }
+  if (sub_text.empty()) {
+    return std::pair<Cidr, std::optional<Cidr>>(*subnet, std::nullopt);
+  }
+  Result<Cidr> sub = Cidr::parse_subnet(sub_text);
+  if (!sub.ok()) {
+    return sub.status();
+  }
+  if (!subnet->range().contains(sub->range()) || sub->family() != subnet->family()) {
+    return Status::invalid_argument("sub-pool " + sub->to_string() + " is outside the pool " +
+                                    subnet->to_string());
+  }
+  return std::pair<Cidr, std::optional<Cidr>>(*subnet, *sub);
+}
+
+}  // namespace
+
+IpamApi::Outcome IpamApi::request_pool(const json& request) {
+  Result<std::string> pool_text = string_field(request, "Pool");
+  Result<std::string> sub_text = string_field(request, "SubPool");
+  Result<std::string> space = string_field(request, "AddressSpace");
+  Result<json> options = map_field(request, "Options");
+  auto v6 = request.find("V6");
+  if (!pool_text.ok() || !sub_text.ok() || !space.ok() || !options.ok() ||
+      (v6 != request.end() && !v6->is_null() && !v6->is_boolean())) {
+    return fail(!pool_text.ok()  ? pool_text.status()
+                : !sub_text.ok() ? sub_text.status()
+                : !space.ok()    ? space.status()
+                : !options.ok()  ? options.status()
+                                 : Status::invalid_argument("V6 must be a boolean"));
+  }
+  // Docker asks in the global space for a swarm-scoped (overlay) network, else the local.
+  const bool swarm = *space == kGlobalSpace;
+  bool want_v6 = v6 != request.end() && v6->is_boolean() && v6->get<bool>();
+  if (want_v6 != !range_.address().is_v4()) {
+    return fail(Status::invalid_argument(std::string(want_v6 ? "IPv6" : "IPv4") +
+                                         " pools are not served: the allocation range is " +
+                                         range_.to_string()));
+  }
+  if (pool_text->empty() && !sub_text->empty()) {
+    return fail(Status::invalid_argument("a sub-pool (--ip-range) needs a pool (--subnet)"));
+  }
+  std::optional<Cidr> sub_pool;
+  Cidr subnet;
+  if (pool_text->empty()) {
+    Result<Cidr> chosen = choose_subnet(*options);
+    if (!chosen.ok()) {
+      return fail(chosen.status());
+    }
+    subnet = *chosen;
+  } else {
+    Result<std::pair<Cidr, std::optional<Cidr>>> given =
+        requested_pool(range_, *pool_text, *sub_text);
+    if (!given.ok()) {
+      return fail(given.status());
+    }
+    std::tie(subnet, sub_pool) = *given;
+  }
+  std::string id = pool_id(subnet, sub_pool);
+  auto existing = pools_.find(id);
+  if (existing != pools_.end() && swarm && !existing->second.swarm) {
+    return fail(Status::conflict("pool " + subnet.to_string() + " is in use by a local network"));
+  }
+  // A node re-creating a swarm network asks in the local space for the manager's subnet:
+  // that is the same pool, and stays a swarm pool.
+  PoolRecord& record = pools_[id];
+  record.swarm = record.swarm || swarm;
+  record.subnet = subnet;
+  record.sub_pool = sub_pool;
+  record.automatic = pool_text->empty();
+  record.generation = next_generation_++;
+  ++record.refs;
+  Outcome out =
+      answer(ok_reply({{"PoolID", id}, {"Pool", subnet.to_string()}, {"Data", json::object()}}));
+  out.writes.push_back(pool_write(id));
+  return out;
+}
+
+IpamApi::Outcome IpamApi::release_pool(const json& request) {
+  Result<std::string> id = string_field(request, "PoolID");
+  if (!id.ok()) {
+    return fail(id.status());
+  }
+  Outcome out = answer(ok_reply(json::object()));
+  auto it = pools_.find(*id);
+  if (it != pools_.end()) {
+    if (--it->second.refs == 0) {
+      if (it->second.swarm) {
+        out.retired_swarm_pool = Outcome::RetiredPool{*id, it->second.subnet};
+      }
+      pools_.erase(it);
+    }
+    out.writes.push_back(pool_write(*id));
+  }
+  return out;
+}
+
+IpamApi::Outcome IpamApi::request_address(const json& request) {
+  Result<std::string> id = string_field(request, "PoolID");
+  Result<std::string> address = string_field(request, "Address");
+  Result<json> options = map_field(request, "Options");
+  if (!id.ok() || !address.ok() || !options.ok()) {
+    return fail(!id.ok() ? id.status() : !address.ok() ? address.status() : options.status());
+  }
+  auto pool = pools_.find(*id);
+  if (pool == pools_.end()) {
+    return fail(Status::not_found("unknown pool " + *id + "; was the network created with " +
+                                  "this plugin?"));
+  }
+  Cidr subnet = pool->second.subnet;
+  // The gateway is recorded under its pool: Docker's network inspect does not show a
+  // gateway it did not choose itself, so reconcile must recognise it by its owner.
+  std::string owner;
+  if (auto type = options->find("RequestAddressType");
+      type != options->end() && type->is_string() &&
+      type->get<std::string>() == "com.docker.network.gateway") {
+    owner = kGatewayOwnerPrefix + *id;
+  }
+  Outcome out;
+  if (address->empty()) {
+    std::optional<ring::Range> within;
+    if (pool->second.sub_pool) {
+      within = pool->second.sub_pool->range();
+    }
+    out.command = ring::AllocateCommand{owner, subnet, within};
+  } else {
+    Result<ring::Address> a = ring::Address::parse(*address);
+    if (!a.ok()) {
+      return fail(a.status());
+    }
+    if (!subnet.range().contains(*a)) {
+      return fail(Status::invalid_argument("address " + *address + " is outside the pool " +
+                                           subnet.to_string()));
+    }
+    if (pool->second.swarm && is_rerequest(*a, owner)) {
+      // The manager marks its own requests; one for an address it holds is its restore
+      // after a restart, the same single hold. A node's request adds a hold.
+      if (!options->contains(kSwarmManagerOption)) {
+        ++pool->second.rerequests[*a];
+      }
+      out.reply = ok_reply(
+          {{"Address", Cidr(*a, subnet.prefix_len()).to_string()}, {"Data", json::object()}});
+      out.writes.push_back(pool_write(*id));
+      return out;
+    }
+    out.command = ring::ClaimCommand{owner, Cidr(*a, subnet.prefix_len())};
+  }
+  out.finish = [prefix = subnet.prefix_len()](const ring::Reply& reply) {
+    if (!reply.status.ok()) {
+      return error_reply(reply.status);
+    }
+    if (reply.addresses.empty()) {
+      return error_reply(Status::internal("the allocator returned no address"));
+    }
+    Cidr got(reply.addresses.front().address(), prefix);
+    return ok_reply({{"Address", got.to_string()}, {"Data", json::object()}});
+  };
+  return out;
+}
+
+IpamApi::Outcome IpamApi::release_address(const json& request) {
+  Result<std::string> id = string_field(request, "PoolID");
+  Result<std::string> address = string_field(request, "Address");
+  if (!id.ok() || !address.ok()) {
+    return fail(!id.ok() ? id.status() : address.status());
+  }
+  Result<ring::Address> a = ring::Address::parse(*address);
+  if (!a.ok()) {
+    return fail(a.status());
+  }
+  auto pool = pools_.find(*id);
+  if (pool == pools_.end() || !pool->second.subnet.range().contains(*a) ||
+      !range_.range().contains(*a)) {
+    return answer(ok_reply(json::object()));  // nothing of ours: releasing is harmless
+  }
+  std::optional<std::string> owner = releasable_owner(*id, *a);
+  if (auto shared = pool->second.rerequests.find(*a); shared != pool->second.rerequests.end()) {
+    // Asked for again (swarm): this release ends one of the requests, not the allocation.
+    if (--shared->second == 0) {
+      pool->second.rerequests.erase(shared);
+    }
+    Outcome out = answer(ok_reply(json::object()));
+    out.writes.push_back(pool_write(*id));
+    return out;
+  }
+  if (!owner) {
+    Outcome out = answer(ok_reply(json::object()));
+    std::optional<std::string> holder = holder_of_(*a);
+    out.note = holder ? "address " + a->to_string() + " is held by " + *holder +
+                            ", not by this pool's containers: not released"
+                      : "";
+    return out;
+  }
+  // Frees the address only while this very owner holds it (one step on the loop).
+  Outcome out;
+  out.command = ring::ReleaseCommand{*a, *owner};
+  out.finish = [](const ring::Reply& reply) {
+    return reply.status.ok() ? ok_reply(json::object()) : error_reply(reply.status);
+  };
+  return out;
+}
+
+// dockerd's ReleaseAddress carries no container: it may free only what the plugin gave out
+// in this pool (an anonymous address, one bound to a container, or the pool's gateway),
+// never a CNI, admin or reserved-for-a-peer allocation that happens to share the address.
+std::optional<std::string> IpamApi::releasable_owner(const std::string& pool_id,
+                                                     const ring::Address& address) const {
+  std::optional<std::string> holder = holder_of_(address);
+  if (!holder) {
+    return std::nullopt;
+  }
+  return dockerd_owns(pool_id, address, *holder) ? holder : std::nullopt;
+}
+
+bool IpamApi::dockerd_owns(const std::string& pool_id, const ring::Address& address,
+                           const std::string& holder) {
+  return holder == address.to_string() || is_container_id(holder) ||
+         holder == kGatewayOwnerPrefix + pool_id;
+}
+
+bool IpamApi::is_rerequest(const ring::Address& address, const std::string& owner) const {
+  std::optional<std::string> holder = holder_of_(address);
+  if (!holder) {
+    return false;
+  }
+  if (!owner.empty()) {
+    return *holder == owner;  // the pool's gateway, asked for as the gateway again
+  }
+  return *holder == address.to_string() || is_container_id(*holder);
+}
+
+std::vector<ring::StoreWrite> IpamApi::forget_pool(const std::string& id) {
+  if (pools_.erase(id) == 0) {
+    return {};
+  }
+  return {pool_write(id)};
+}
+
+}  // namespace wipam::driver

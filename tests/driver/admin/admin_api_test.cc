@@ -1,0 +1,141 @@
+// The admin API's releases (issue #11) against a real allocator core: by owner or by
+// address they free what clients hold (by address whoever holds it: an operator's tool),
+// and never a "peer:" reservation, which this peer keeps for another peer that held the
+// address first; /allocate and /claim refuse owners that would forge one.
+#include "driver/admin/admin_api.h"
+
+#include <optional>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace wipam::driver {
+namespace {
+
+using nlohmann::json;
+
+ring::Cidr cidr(const char* text) { return *ring::Cidr::parse(text); }
+ring::Address addr(const char* text) { return *ring::Address::parse(text); }
+const ring::PeerName kSelf(1);
+const ring::PeerName kOther(2);
+
+ring::AllocatorConfig single_seed() {
+  ring::AllocatorConfig c;
+  c.self = {kSelf, "self", 1};
+  c.universe = cidr("10.32.0.0/16");
+  c.init = ring::SeedInit{{kSelf}};
+  return c;
+}
+
+struct Answer {
+  unsigned status = 0;
+  json body;
+  std::string err() const { return body.value("Err", std::string("(no Err)")); }
+};
+
+class AdminApiTest : public ::testing::Test {
+ protected:
+  AdminApiTest() {
+    EXPECT_TRUE(allocator_.start(now(), {}).ok());
+    EXPECT_EQ(post("/prime", json::object()).status, 200u);
+  }
+
+  ring::Millis now() { return ring::Millis{++clock_}; }
+
+  Answer post(const std::string& path, const json& body) {
+    std::optional<Answer> got;
+    api_.handle(HttpRequest{"POST", path, body.dump()},
+                [&got](unsigned status, std::string text, std::string) {
+                  got = Answer{status, json::parse(text, nullptr, false)};
+                });
+    EXPECT_TRUE(got.has_value()) << path << " did not answer at once";
+    return got.value_or(Answer{});
+  }
+
+  // What peer kOther tells us it still holds in our ranges: we reserve exactly that.
+  void other_peer_holds(std::vector<ring::Address> addresses) {
+    ring::Effects fx = allocator_.message(
+        now(), kOther, ring::encode_message(ring::HeldAddresses{std::move(addresses)}));
+    EXPECT_TRUE(fx.events.empty() || fx.events.front().kind != ring::EventKind::kBadMessage);
+  }
+
+  std::optional<std::string> holder(const char* address) const {
+    auto it = allocator_.allocations().find(addr(address));
+    return it == allocator_.allocations().end() ? std::nullopt : std::optional(it->second);
+  }
+
+  std::int64_t clock_ = 0;
+  ring::RequestId id_ = 0;
+  ring::Allocator allocator_{single_seed()};
+  IpamApi ipam_{cidr("10.32.0.0/16"), cidr("10.32.0.0/16"), 24,
+                [](const ring::Address&) { return std::optional<std::string>(); }};
+  DaemonCounters counters_;
+  AdminApi api_{cidr("10.32.0.0/16"),
+                allocator_,
+                ipam_,
+                nullptr,
+                counters_,
+                [this](const ring::Command& c, std::function<void(const ring::Reply&)> done) {
+                  for (const ring::Reply& r : allocator_.command(now(), ++id_, c).replies) {
+                    done(r);
+                  }
+                }};
+};
+
+TEST_F(AdminApiTest, ReleaseByAddressNeverFreesAPeerReservation) {
+  other_peer_holds({addr("10.32.0.7")});
+  ASSERT_EQ(holder("10.32.0.7"), "peer:" + kOther.to_string());
+  for (const json& body : {json{{"address", "10.32.0.7"}}, json{{"address", "10.32.0.7/16"}}}) {
+    Answer a = post("/release", body);
+    EXPECT_EQ(a.status, 400u) << a.body;
+    EXPECT_NE(
+        a.err().find("address 10.32.0.7 is reserved by this peer for peer " + kOther.to_string()),
+        std::string::npos)
+        << a.err();
+    EXPECT_NE(a.err().find("rmpeer"), std::string::npos) << a.err();
+  }
+  Answer by_owner = post("/release", {{"owner", "peer:" + kOther.to_string()}});
+  EXPECT_NE(by_owner.status, 200u);
+  EXPECT_NE(by_owner.err().find("is reserved by this peer"), std::string::npos) << by_owner.err();
+  Answer both =
+      post("/release", {{"owner", "peer:" + kOther.to_string()}, {"address", "10.32.0.7"}});
+  EXPECT_NE(both.status, 200u);
+  EXPECT_EQ(holder("10.32.0.7"), "peer:" + kOther.to_string());
+}
+
+TEST_F(AdminApiTest, ReleaseByAddressFreesAContainersAllocationForTheOperator) {
+  ASSERT_EQ(post("/claim", {{"owner", "cni:net:c1:eth0"}, {"address", "10.32.0.9"}}).status, 200u);
+  ASSERT_EQ(post("/claim", {{"owner", "docker-c2"}, {"address", "10.32.0.10"}}).status, 200u);
+  Answer wrong_owner = post("/release", {{"address", "10.32.0.9"}, {"owner", "docker-c2"}});
+  EXPECT_EQ(wrong_owner.status, 200u);
+  EXPECT_EQ(wrong_owner.body["released"], json::array());
+  EXPECT_EQ(holder("10.32.0.9"), "cni:net:c1:eth0");
+
+  Answer cni = post("/release", {{"address", "10.32.0.9"}});
+  EXPECT_EQ(cni.status, 200u) << cni.body;
+  EXPECT_EQ(cni.body["released"], json::array({"10.32.0.9/16"}));
+  EXPECT_FALSE(holder("10.32.0.9"));
+  Answer docker = post("/release", {{"address", "10.32.0.10/16"}, {"owner", "docker-c2"}});
+  EXPECT_EQ(docker.body["released"], json::array({"10.32.0.10/16"}));
+  EXPECT_FALSE(holder("10.32.0.10"));
+  EXPECT_EQ(post("/release", {{"address", "10.32.0.10"}}).body["released"], json::array());
+}
+
+TEST_F(AdminApiTest, ReleaseByOwnerLeavesThePeersReservationsAlone) {
+  other_peer_holds({addr("10.32.0.7")});
+  ASSERT_EQ(post("/claim", {{"owner", "c1"}, {"address", "10.32.0.8"}}).status, 200u);
+  Answer a = post("/release", {{"owner", "c1"}});
+  EXPECT_EQ(a.body["released"], json::array({"10.32.0.8/16"}));
+  EXPECT_EQ(holder("10.32.0.7"), "peer:" + kOther.to_string());
+}
+
+TEST_F(AdminApiTest, AllocateAndClaimRefuseOwnersThatWouldForgeAReservation) {
+  Answer claim = post("/claim", {{"owner", "peer:00:00:00:00:00:09"}, {"address", "10.32.0.5"}});
+  EXPECT_EQ(claim.status, 400u);
+  EXPECT_NE(claim.err().find("reservations for other peers"), std::string::npos) << claim.err();
+  EXPECT_EQ(post("/allocate", {{"owner", "peer:x"}}).status, 400u);
+  EXPECT_TRUE(allocator_.allocations().empty());
+}
+
+}  // namespace
+}  // namespace wipam::driver
