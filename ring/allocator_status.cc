@@ -112,4 +112,16 @@ StatusReport make_status(const AllocatorContext& ctx, const Bootstrap& bootstrap
   return report;
 }
 
+const char* consensus_state_name(ConsensusState state) {
+  switch (state) {
+    case ConsensusState::kDeferred:
+      return "deferred";
+    case ConsensusState::kWaiting:
+      return "waiting";
+    case ConsensusState::kAchieved:
+      return "achieved";
+  }
+  return "unknown";
+}
+
 }  // namespace wipam::ring

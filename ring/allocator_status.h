@@ -14,6 +14,10 @@
 namespace wipam::ring {
 
 enum class ConsensusState { kDeferred, kWaiting, kAchieved };
+inline constexpr ConsensusState kConsensusStates[] = {
+    ConsensusState::kDeferred, ConsensusState::kWaiting, ConsensusState::kAchieved};
+// "deferred", "waiting" or "achieved": the name status and metrics show.
+const char* consensus_state_name(ConsensusState state);
 
 struct RingRow {
   Range range;

@@ -1,5 +1,6 @@
 #include "ring/store_records.h"
 
+#include <algorithm>
 #include <charconv>
 #include <span>
 
@@ -120,6 +121,27 @@ StoreWrite paxos_write(const PaxosPersistent& promised) {
 
 std::string identity_value(const PeerIdentity& self) {
   return self.name.to_string() + " " + std::to_string(self.uid) + " " + self.nickname;
+}
+
+std::optional<PeerIdentity> parse_identity(const std::string& value) {
+  std::size_t space = value.find(' ');
+  if (space == std::string::npos) {
+    return std::nullopt;
+  }
+  std::string name = value.substr(0, space);
+  Result<PeerName> parsed = PeerName::parse(name);
+  std::size_t uid_end = std::min(value.find(' ', space + 1), value.size());
+  std::uint64_t uid = 0;
+  auto [end, ec] = std::from_chars(value.data() + space + 1, value.data() + uid_end, uid);
+  if (!parsed.ok() || parsed->to_string() != name || ec != std::errc() ||
+      end != value.data() + uid_end || uid_end == space + 1) {
+    return std::nullopt;
+  }
+  PeerIdentity identity;
+  identity.name = *parsed;
+  identity.uid = uid;
+  identity.nickname = uid_end < value.size() ? value.substr(uid_end + 1) : std::string();
+  return identity;
 }
 
 std::string identity_name(const std::string& value) { return value.substr(0, value.find(' ')); }

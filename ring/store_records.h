@@ -1,6 +1,6 @@
 // Every record the allocator keeps in the store: the keys, how each value is written and read
 // back, the identity record, and the restore of a whole store at start-up. The schema is
-// documented for operators in driver/STORE_FORMAT.md. Pure functions, safe to call from any
+// documented for operators in driver/store/STORE_FORMAT.md. Pure functions, safe to call from any
 // thread.
 #pragma once
 
@@ -47,6 +47,9 @@ StoreWrite paxos_write(const PaxosPersistent& promised);
 
 // The identity record: "<peer name> <uid> <nickname>".
 std::string identity_value(const PeerIdentity& self);
+// The identity in a record, or nullopt unless it is exactly what identity_value() writes:
+// the name in its canonical form (the allocator compares the text), a decimal uid.
+std::optional<PeerIdentity> parse_identity(const std::string& value);
 // The peer-name text of an identity record (all of it when it has no space).
 std::string identity_name(const std::string& value);
 // True iff the record is one `name` wrote.

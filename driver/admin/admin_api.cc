@@ -31,20 +31,6 @@ Result<json> parse_body(const std::string& body) {
   return j;
 }
 
-Result<std::string> string_field(const json& j, const char* name, bool required) {
-  auto it = j.find(name);
-  if (it == j.end() || it->is_null()) {
-    if (required) {
-      return Status::invalid_argument(std::string("\"") + name + "\" is required");
-    }
-    return std::string();
-  }
-  if (!it->is_string()) {
-    return Status::invalid_argument(std::string("\"") + name + "\" must be a string");
-  }
-  return it->get<std::string>();
-}
-
 // The allocator records an address it keeps for another peer, which held it first (after a
 // ring conflict or an rmpeer of a live peer), under "peer:<name>" (ring/allocator.cc).
 constexpr const char* kPeerOwnerPrefix = "peer:";
@@ -153,9 +139,9 @@ void AdminApi::handle(const HttpRequest& request, const Responder& plain_respond
 
 void AdminApi::allocate(const std::string& body, const Responder& respond) {
   Result<json> j = parse_body(body);
-  Result<std::string> owner = j.ok() ? string_field(*j, "owner", true) : j.status();
+  Result<std::string> owner = j.ok() ? string_field(*j, "owner", FieldNeed::kRequired) : j.status();
   Result<std::string> subnet_text = owner.ok() ? not_a_reservation(*owner) : owner.status();
-  subnet_text = subnet_text.ok() ? string_field(*j, "subnet", false) : subnet_text;
+  subnet_text = subnet_text.ok() ? string_field(*j, "subnet") : subnet_text;
   if (!subnet_text.ok()) {
     return fail(respond, subnet_text.status());
   }
@@ -174,9 +160,9 @@ void AdminApi::allocate(const std::string& body, const Responder& respond) {
 
 void AdminApi::claim(const std::string& body, const Responder& respond) {
   Result<json> j = parse_body(body);
-  Result<std::string> owner = j.ok() ? string_field(*j, "owner", true) : j.status();
+  Result<std::string> owner = j.ok() ? string_field(*j, "owner", FieldNeed::kRequired) : j.status();
   Result<std::string> text = owner.ok() ? not_a_reservation(*owner) : owner.status();
-  text = text.ok() ? string_field(*j, "address", true) : text;
+  text = text.ok() ? string_field(*j, "address", FieldNeed::kRequired) : text;
   if (!text.ok()) {
     return fail(respond, text.status());
   }
@@ -206,8 +192,8 @@ void AdminApi::claim(const std::string& body, const Responder& respond) {
 // is a "peer:" reservation: that address is in use on another peer.
 void AdminApi::release(const std::string& body, const Responder& respond) {
   Result<json> j = parse_body(body);
-  Result<std::string> owner = j.ok() ? string_field(*j, "owner", false) : j.status();
-  Result<std::string> text = owner.ok() ? string_field(*j, "address", false) : owner.status();
+  Result<std::string> owner = j.ok() ? string_field(*j, "owner") : j.status();
+  Result<std::string> text = owner.ok() ? string_field(*j, "address") : owner.status();
   if (!text.ok()) {
     return fail(respond, text.status());
   }

@@ -9,18 +9,6 @@ using nlohmann::json;
 
 std::string count(ring::Uint128 n) { return ring::uint128_to_string(n); }
 
-const char* consensus_name(ring::ConsensusState s) {
-  switch (s) {
-    case ring::ConsensusState::kDeferred:
-      return "deferred";
-    case ring::ConsensusState::kWaiting:
-      return "waiting";
-    case ring::ConsensusState::kAchieved:
-      return "achieved";
-  }
-  return "unknown";
-}
-
 json names(const std::vector<ring::PeerName>& peers) {
   json out = json::array();
   for (const ring::PeerName& p : peers) {
@@ -78,7 +66,7 @@ json status_json(const ring::StatusReport& s, const ring::Cidr& default_subnet) 
           {"range_size", count(s.universe.size())},
           {"default_subnet", default_subnet.to_string()},
           {"init", s.init},
-          {"consensus", consensus_name(s.consensus)},
+          {"consensus", ring::consensus_state_name(s.consensus)},
           {"status", s.summary},
           {"ready", s.ready},
           {"quorum", s.quorum},

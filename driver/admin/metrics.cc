@@ -124,12 +124,11 @@ std::string render_metrics(const ring::StatusReport& s, const DaemonCounters& c,
   c.release_seconds.render(out, "weave_ipam_operation_seconds", "op=\"release\"");
   header(out, "weave_ipam_donations_total", "counter", "Ranges this peer donated to others.");
   out += "weave_ipam_donations_total " + std::to_string(c.donations) + "\n";
-  static constexpr const char* kStates[] = {"deferred", "waiting", "achieved"};
   header(out, "weave_ipam_consensus_state", "gauge",
          "1 for the state the ring's creation is in, 0 for the others.");
-  for (int i = 0; i < 3; ++i) {
-    out += std::string("weave_ipam_consensus_state{state=\"") + kStates[i] + "\"} " +
-           (static_cast<int>(s.consensus) == i ? "1" : "0") + "\n";
+  for (ring::ConsensusState state : ring::kConsensusStates) {
+    out += std::string("weave_ipam_consensus_state{state=\"") + ring::consensus_state_name(state) +
+           "\"} " + (s.consensus == state ? "1" : "0") + "\n";
   }
   gauge(out, "weave_ipam_ready", "1 once this peer can allocate.", s.ready ? "1" : "0");
   gauge(out, "weave_ipam_owned_addresses", "Addresses in ranges this peer owns.",

@@ -1,7 +1,6 @@
 #include "driver/daemon/daemon.h"
 
 #include <algorithm>
-#include <charconv>
 #include <random>
 #include <unistd.h>
 
@@ -113,26 +112,6 @@ Status Daemon::start() {
   return Status();
 }
 
-namespace {
-
-// True iff `record` is what the allocator writes as m/identity: "<peer name> <uid> <nickname>",
-// the name in its canonical form (the allocator compares the text).
-bool well_formed_identity(const std::string& record) {
-  std::size_t space = record.find(' ');
-  if (space == std::string::npos) {
-    return false;
-  }
-  std::string name = record.substr(0, space);
-  Result<ring::PeerName> parsed = ring::PeerName::parse(name);
-  std::size_t uid_end = std::min(record.find(' ', space + 1), record.size());
-  std::uint64_t uid = 0;
-  auto [end, ec] = std::from_chars(record.data() + space + 1, record.data() + uid_end, uid);
-  return parsed.ok() && parsed->to_string() == name && ec == std::errc() &&
-         end == record.data() + uid_end && uid_end > space + 1;
-}
-
-}  // namespace
-
 // Refuses state this binary or these flags would misread or drop: a newer format, another
 // allocation range, another peer name. Dropping it would hand out addresses it records as
 // held, so the operator decides (Weave silently discarded it, #2209).
@@ -153,25 +132,26 @@ Status Daemon::check_store_matches(const std::map<std::string, std::string>& sto
                                        ": start with that range" + fresh);
   }
   if (auto identity = stored.find(ring::kIdentityKey); identity != stored.end()) {
-    std::string name = identity->second.substr(0, identity->second.find(' '));
-    if (!well_formed_identity(identity->second)) {
+    std::optional<ring::PeerIdentity> parsed = ring::parse_identity(identity->second);
+    if (!parsed) {
       // Picking a new name would make the allocator's state another peer's: refuse.
       return Status::corruption("the state in " + path + " has a corrupt " + ring::kIdentityKey +
                                 " record ('" + identity->second.substr(0, 64) +
                                 "'); restore the state from a backup, or repair the record as '" +
                                 "<peer name> <uid> <nickname>' with this peer's name");
     }
-    if (config_.name && name != config_.name->to_string()) {
-      return Status::failed_precondition("the state in " + path + " belongs to peer " + name +
-                                         ", not --name " + config_.name->to_string() +
-                                         ": start with that name" + fresh);
+    if (config_.name && parsed->name != *config_.name) {
+      return Status::failed_precondition(
+          "the state in " + path + " belongs to peer " + parsed->name.to_string() +
+          ", not --name " + config_.name->to_string() + ": start with that name" + fresh);
     }
   }
   return Status();
 }
 
 Status Daemon::open_store_and_restore() {
-  Result<std::unique_ptr<Store>> store = Store::open(config_.db_path, loop_);
+  Result<std::unique_ptr<Store>> store =
+      Store::open(config_.db_path, loop_);
   if (!store.ok()) {
     return store.status();
   }
@@ -187,7 +167,7 @@ Status Daemon::open_store_and_restore() {
   if (config_.name) {
     self_.name = *config_.name;
   } else if (identity != stored->end()) {
-    self_.name = *ring::PeerName::parse(identity->second.substr(0, identity->second.find(' ')));
+    self_.name = ring::parse_identity(identity->second)->name;  // checked well formed above
   } else {
     // Locally administered, unicast, like a generated MAC address.
     self_.name = ring::PeerName((random_u64() & ~std::uint64_t{0x010000000000}) | 0x020000000000);
@@ -215,13 +195,22 @@ Status Daemon::open_store_and_restore() {
   if (auto id = stored->find(kDockerIdKey); id != stored->end()) {
     docker_id_ = id->second;
   }
+  auto holder_of = [this](const ring::Address& a) -> std::optional<std::string> {
+    const auto& allocations = allocator_->allocations();
+    auto it = allocations.find(a);
+    return it == allocations.end() ? std::nullopt : std::optional(it->second);
+  };
+  auto held_in = [this](const ring::Range& r) {
+    const auto& allocations = allocator_->allocations();
+    std::vector<std::pair<ring::Address, std::string>> held;
+    for (auto it = allocations.lower_bound(r.start());
+         it != allocations.end() && r.contains(it->first); ++it) {
+      held.emplace_back(it->first, it->second);
+    }
+    return held;
+  };
   ipam_ = std::make_unique<IpamApi>(config_.range, config_.default_subnet, config_.pool_prefix_len,
-                                    [this](const ring::Address& a) -> std::optional<std::string> {
-                                      const auto& allocations = allocator_->allocations();
-                                      auto it = allocations.find(a);
-                                      return it == allocations.end() ? std::nullopt
-                                                                     : std::optional(it->second);
-                                    });
+                                    holder_of, held_in);
   WIPAM_RETURN_IF_ERROR(ipam_->restore(*stored).with_context("state in " + config_.db_path));
 
   restored->writes.push_back({kFormatKey, std::string(kFormat)});

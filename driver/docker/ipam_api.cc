@@ -28,29 +28,6 @@ IpamApi::Outcome answer(ApiReply reply) {
 
 IpamApi::Outcome fail(const Status& status) { return answer(error_reply(status)); }
 
-// The string field `name`, "" when absent or null; an error when of another type.
-Result<std::string> string_field(const json& request, const char* name) {
-  auto it = request.find(name);
-  if (it == request.end() || it->is_null()) {
-    return std::string();
-  }
-  if (!it->is_string()) {
-    return Status::invalid_argument(std::string(name) + " must be a string");
-  }
-  return it->get<std::string>();
-}
-
-Result<json> map_field(const json& request, const char* name) {
-  auto it = request.find(name);
-  if (it == request.end() || it->is_null()) {
-    return json::object();
-  }
-  if (!it->is_object()) {
-    return Status::invalid_argument(std::string(name) + " must be a map or null");
-  }
-  return *it;
-}
-
 std::string pool_id(const Cidr& subnet, const std::optional<Cidr>& sub_pool) {
   return kPoolIdPrefix + subnet.to_string() + (sub_pool ? "-" + sub_pool->to_string() : "");
 }
@@ -65,11 +42,13 @@ ApiReply error_reply(const Status& status) {
   return {code, dump_json(json{{"Err", status.message()}})};
 }
 
-IpamApi::IpamApi(Cidr range, Cidr default_subnet, int pool_prefix_len, HolderOf holder_of)
+IpamApi::IpamApi(Cidr range, Cidr default_subnet, int pool_prefix_len, HolderOf holder_of,
+                 HeldIn held_in)
     : range_(range),
       default_subnet_(default_subnet),
       pool_prefix_len_(pool_prefix_len),
-      holder_of_(std::move(holder_of)) {}
+      holder_of_(std::move(holder_of)),
+      held_in_(std::move(held_in)) {}
 
 Status IpamApi::restore(const std::map<std::string, std::string>& stored) {
   for (auto it = stored.lower_bound(kPoolKeyPrefix);
@@ -269,7 +248,7 @@ IpamApi::Outcome IpamApi::request_pool(const json& request) {
   Result<std::string> pool_text = string_field(request, "Pool");
   Result<std::string> sub_text = string_field(request, "SubPool");
   Result<std::string> space = string_field(request, "AddressSpace");
-  Result<json> options = map_field(request, "Options");
+  Result<json> options = object_field(request, "Options");
   auto v6 = request.find("V6");
   if (!pool_text.ok() || !sub_text.ok() || !space.ok() || !options.ok() ||
       (v6 != request.end() && !v6->is_null() && !v6->is_boolean())) {
@@ -313,7 +292,11 @@ IpamApi::Outcome IpamApi::request_pool(const json& request) {
   }
   // A node re-creating a swarm network asks in the local space for the manager's subnet:
   // that is the same pool, and stays a swarm pool.
+  const bool manager_restore = swarm && existing != pools_.end();
   PoolRecord& record = pools_[id];
+  if (manager_restore) {
+    record.restoring = held_by_dockerd(id, subnet);
+  }
   record.swarm = record.swarm || swarm;
   record.subnet = subnet;
   record.sub_pool = sub_pool;
@@ -348,7 +331,7 @@ IpamApi::Outcome IpamApi::release_pool(const json& request) {
 IpamApi::Outcome IpamApi::request_address(const json& request) {
   Result<std::string> id = string_field(request, "PoolID");
   Result<std::string> address = string_field(request, "Address");
-  Result<json> options = map_field(request, "Options");
+  Result<json> options = object_field(request, "Options");
   if (!id.ok() || !address.ok() || !options.ok()) {
     return fail(!id.ok() ? id.status() : !address.ok() ? address.status() : options.status());
   }
@@ -382,10 +365,13 @@ IpamApi::Outcome IpamApi::request_address(const json& request) {
       return fail(Status::invalid_argument("address " + *address + " is outside the pool " +
                                            subnet.to_string()));
     }
-    if (pool->second.swarm && is_rerequest(*a, owner)) {
-      // The manager marks its own requests; one for an address it holds is its restore
-      // after a restart, the same single hold. A node's request adds a hold.
-      if (!options->contains(kSwarmManagerOption)) {
+    // The manager marks its own requests: one for an address held since its pool request
+    // came again is its restore, the same single hold; any other (a `docker run --ip` on an
+    // attachable overlay) is a claim. A node's request for a held address adds a hold.
+    const bool manager = options->contains(kSwarmManagerOption);
+    if (pool->second.swarm && is_rerequest(*a, owner) &&
+        (!manager || pool->second.restoring.erase(*a) > 0)) {
+      if (!manager) {
         ++pool->second.rerequests[*a];
       }
       out.reply = ok_reply(
@@ -477,6 +463,16 @@ bool IpamApi::is_rerequest(const ring::Address& address, const std::string& owne
     return *holder == owner;  // the pool's gateway, asked for as the gateway again
   }
   return *holder == address.to_string() || is_container_id(*holder);
+}
+
+std::set<ring::Address> IpamApi::held_by_dockerd(const std::string& id, const Cidr& subnet) const {
+  std::set<ring::Address> held;
+  for (const auto& [address, holder] : held_in_(subnet.range())) {
+    if (dockerd_owns(id, address, holder)) {
+      held.insert(address);
+    }
+  }
+  return held;
 }
 
 std::vector<ring::StoreWrite> IpamApi::forget_pool(const std::string& id) {

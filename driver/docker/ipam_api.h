@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,10 @@ struct PoolRecord {
   // Swarm only: how many more times each address was asked for again while held by the
   // plugin in this pool. Each ReleaseAddress takes one of these before the address is freed.
   std::map<ring::Address, unsigned> rerequests;
+  // Swarm only, not stored: what the plugin held in this pool when the manager asked for it
+  // again (its restore after a restart). Each may be asked for once more with the manager's
+  // option; any other manager request for a held address is a claim, refused as in use.
+  std::set<ring::Address> restoring;
 };
 
 class IpamApi {
@@ -69,10 +74,18 @@ class IpamApi {
 
   // Who holds an address now (its owner), if anyone: a release must know whose it frees.
   using HolderOf = std::function<std::optional<std::string>(const ring::Address&)>;
+  // Every held address in a range, with its owner.
+  using HeldIn =
+      std::function<std::vector<std::pair<ring::Address, std::string>>(const ring::Range&)>;
+  // A HeldIn for a peer that holds nothing (tests and fuzz targets without an allocator).
+  static std::vector<std::pair<ring::Address, std::string>> none_held(const ring::Range&) {
+    return {};
+  }
 
   // `range` is the allocation range; networks without --subnet get `pool_prefix_len`-sized
   // subnets of `default_subnet`. `holder_of` reads the allocator's table.
-  IpamApi(ring::Cidr range, ring::Cidr default_subnet, int pool_prefix_len, HolderOf holder_of);
+  IpamApi(ring::Cidr range, ring::Cidr default_subnet, int pool_prefix_len, HolderOf holder_of,
+          HeldIn held_in);
 
   // Restores the pool table from the store's "p/" keys. kCorruption names a bad key.
   Status restore(const std::map<std::string, std::string>& stored);
@@ -101,6 +114,8 @@ class IpamApi {
   // request would create (the pool's gateway owner, or "" for a plugin allocation) is the
   // same allocation asked for again.
   bool is_rerequest(const ring::Address& address, const std::string& owner) const;
+  // What dockerd's calls created in swarm pool `id` and the plugin still holds.
+  std::set<ring::Address> held_by_dockerd(const std::string& id, const ring::Cidr& subnet) const;
   Status restore_pool(const std::string& key, const std::string& value);
   Result<ring::Cidr> choose_subnet(const nlohmann::json& options) const;
   Result<ring::Cidr> first_free_subnet(int prefix_len) const;
@@ -110,6 +125,7 @@ class IpamApi {
   ring::Cidr default_subnet_;
   int pool_prefix_len_;
   HolderOf holder_of_;
+  HeldIn held_in_;
   std::map<std::string, PoolRecord> pools_;
   std::uint64_t next_generation_ = 1;
 };

@@ -98,4 +98,29 @@ bool is_true(const nlohmann::json& j, const char* key) {
   return it != j.end() && it->is_boolean() && it->get<bool>();
 }
 
+Result<std::string> string_field(const nlohmann::json& j, const char* name, FieldNeed need) {
+  auto it = j.find(name);
+  if (it == j.end() || it->is_null()) {
+    if (need == FieldNeed::kRequired) {
+      return Status::invalid_argument(std::string("\"") + name + "\" is required");
+    }
+    return std::string();
+  }
+  if (!it->is_string()) {
+    return Status::invalid_argument(std::string("\"") + name + "\" must be a string");
+  }
+  return it->get<std::string>();
+}
+
+Result<nlohmann::json> object_field(const nlohmann::json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end() || it->is_null()) {
+    return nlohmann::json::object();
+  }
+  if (!it->is_object()) {
+    return Status::invalid_argument(std::string("\"") + name + "\" must be a map or null");
+  }
+  return *it;
+}
+
 }  // namespace wipam::driver

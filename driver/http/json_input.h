@@ -32,6 +32,14 @@ std::string string_or_empty(const nlohmann::json& j, const char* key);
 // True iff `key` of `j` is the boolean true. Never a throw.
 bool is_true(const nlohmann::json& j, const char* key);
 
+// The strict readers, for request bodies whose shape we police (the plugin's and the admin
+// API's; `j` must be an object). A field absent or null reads as "" (or {}), unless it is
+// kRequired; a field of another type is an error naming it, e.g. "Pool" must be a string.
+enum class FieldNeed { kOptional, kRequired };
+Result<std::string> string_field(const nlohmann::json& j, const char* name,
+                                 FieldNeed need = FieldNeed::kOptional);
+Result<nlohmann::json> object_field(const nlohmann::json& j, const char* name);
+
 // True iff `text` is well-formed UTF-8, as every string in a JSON value must be.
 bool valid_utf8(std::string_view text);
 

@@ -3,8 +3,8 @@
 # the static binary, serves an attachable overlay network. The swarm manager allocates the
 # pool, the gateway, the service VIP and the tasks' addresses through it; the node then asks
 # again for the same pool and addresses. A 2-replica service must reach Running with
-# distinct addresses in the subnet, `docker run --net` on the overlay gets another, a plain
-# --ip claim of a task's address on a local network is still refused, and removing the
+# distinct addresses in the subnet, `docker run --net` on the overlay gets another while a
+# `--ip` of a task's address there is refused, a plain --ip claim of a task's address on a local network is still refused, and removing the
 # service, the container and the network frees everything. The node leaves swarm mode
 # afterwards (only if this test put it there).
 #   swarm_test.sh STATIC-BINARY   (built by scripts/build-static.sh if missing)
@@ -101,6 +101,12 @@ check "a task's address stays the manager's request, never bound to its containe
   "sleep 2; [ -z \"\$(bound_tasks)\" ]"
 
 first_task=$(echo "$tasks" | head -1)
+# The manager asks for a `docker run --ip` on an attachable overlay, with its own option, as
+# it does for its restore: a task's address is in use, and that claim must be refused.
+check "docker run --ip of a task's address ($first_task) on the overlay is refused" \
+  "[ -n '$first_task' ] && ! docker run --rm --net '$net' --ip '$first_task' '$test_image' true \
+     >/dev/null 2>&1"
+check "and the task still holds it" "holds_all $first_task"
 docker network create -d bridge --ipam-driver "$plugin" --subnet 10.51.2.0/24 "$local_net" >/dev/null
 check "on a local network a claim of an address in use is still refused" \
   "docker run -d --name sw-l-$$ --net '$local_net' --ip 10.51.2.9 '$test_image' sleep 600 >/dev/null && \

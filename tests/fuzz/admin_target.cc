@@ -31,7 +31,9 @@ int fuzz_admin(const std::uint8_t* data, std::size_t size) {
   ring::Cidr range = *ring::Cidr::parse("10.32.0.0/16");
   FuzzPeer peer(FuzzPeer::seed_config(range));
   fuzz_check(peer.start(), "a fresh allocator starts");
-  driver::IpamApi ipam(range, range, 24, [](const ring::Address&) { return std::nullopt; });
+  driver::IpamApi ipam(
+      range, range, 24, [](const ring::Address&) { return std::nullopt; },
+      driver::IpamApi::none_held);
   driver::DaemonCounters counters;
   driver::AdminApi api(
       range, peer.allocator(), ipam, nullptr, counters,

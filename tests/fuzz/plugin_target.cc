@@ -56,7 +56,9 @@ driver::ApiReply serve(FuzzPeer& peer, driver::IpamApi& api, std::string_view li
 // What IpamApi wrote restores to the same pool table.
 void check_restore(const FuzzPeer& peer, const driver::IpamApi& api, const ring::Cidr& range,
                    int prefix) {
-  driver::IpamApi again(range, range, prefix, [](const ring::Address&) { return std::nullopt; });
+  driver::IpamApi again(
+      range, range, prefix, [](const ring::Address&) { return std::nullopt; },
+      driver::IpamApi::none_held);
   Status restored = again.restore(peer.stored());
   fuzz_check(restored.ok(), "pool records restore: " + restored.message());
   fuzz_check(again.pools().size() == api.pools().size(), "every pool restores");
@@ -81,11 +83,22 @@ int fuzz_plugin(const std::uint8_t* data, std::size_t size) {
   int prefix = v6 ? 64 : 24;
   FuzzPeer peer(FuzzPeer::seed_config(range));
   fuzz_check(peer.start(), "a fresh allocator starts");
-  driver::IpamApi api(range, range, prefix, [&peer](const ring::Address& a) {
-    const auto& held = peer.allocator().allocations();
-    auto it = held.find(a);
-    return it == held.end() ? std::nullopt : std::optional(it->second);
-  });
+  driver::IpamApi api(
+      range, range, prefix,
+      [&peer](const ring::Address& a) {
+        const auto& held = peer.allocator().allocations();
+        auto it = held.find(a);
+        return it == held.end() ? std::nullopt : std::optional(it->second);
+      },
+      [&peer](const ring::Range& r) {
+        std::vector<std::pair<ring::Address, std::string>> in;
+        for (const auto& [a, owner] : peer.allocator().allocations()) {
+          if (r.contains(a)) {
+            in.emplace_back(a, owner);
+          }
+        }
+        return in;
+      });
   for (std::string_view line : lines) {
     check_reply(serve(peer, api, line));
   }

@@ -49,6 +49,17 @@ TEST(StoreRecordsTest, TheIdentityRecordIsWrittenAndReadOneWay) {
   EXPECT_FALSE(identity_is("00:00:00:00:00:03", PeerName(3)));  // no uid: not ours
 }
 
+TEST(StoreRecordsTest, ParseIdentityReadsBackWhatIsWrittenAndNothingElse) {
+  PeerIdentity self{PeerName(3), "host c", 77};
+  EXPECT_EQ(parse_identity(identity_value(self)), self);
+  PeerIdentity unnamed{PeerName(3), "", 77};
+  EXPECT_EQ(parse_identity("00:00:00:00:00:03 77"), unnamed);
+  for (const char* bad : {"", "00:00:00:00:00:03", "00:00:00:00:00:03 ", "0:0:0:0:0:3 77 h",
+                          "00:00:00:00:00:03 x7 h", "00:00:00:00:00:03 7x h", "zz 77 h"}) {
+    EXPECT_EQ(parse_identity(bad), std::nullopt) << bad;
+  }
+}
+
 TEST(StoreRecordsTest, AStoreOfAnotherRangeOrPeerIsRefused) {
   Cidr range = *Cidr::parse("10.32.0.0/16");
   Stored ours;

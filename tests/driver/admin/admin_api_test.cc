@@ -68,7 +68,8 @@ class AdminApiTest : public ::testing::Test {
   ring::RequestId id_ = 0;
   ring::Allocator allocator_{single_seed()};
   IpamApi ipam_{cidr("10.32.0.0/16"), cidr("10.32.0.0/16"), 24,
-                [](const ring::Address&) { return std::optional<std::string>(); }};
+                [](const ring::Address&) { return std::optional<std::string>(); },
+                IpamApi::none_held};
   DaemonCounters counters_;
   AdminApi api_{cidr("10.32.0.0/16"),
                 allocator_,

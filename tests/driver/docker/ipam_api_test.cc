@@ -22,11 +22,20 @@ std::optional<std::string> holder_of(const ring::Address& a) {
   auto it = g_held.find(a);
   return it == g_held.end() ? std::nullopt : std::optional(it->second);
 }
+std::vector<std::pair<ring::Address, std::string>> held_in(const ring::Range& r) {
+  std::vector<std::pair<ring::Address, std::string>> held;
+  for (const auto& [a, owner] : g_held) {
+    if (r.contains(a)) {
+      held.emplace_back(a, owner);
+    }
+  }
+  return held;
+}
 
 class IpamApiTest : public ::testing::Test {
  protected:
   IpamApiTest() { g_held.clear(); }
-  IpamApi api_{cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24, holder_of};
+  IpamApi api_{cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24, holder_of, held_in};
 
   // Answers a request that needs no allocator; fails the test otherwise.
   ApiReply now(const char* path, const std::string& body) {
@@ -100,7 +109,7 @@ TEST_F(IpamApiTest, AutomaticSubnetsAvoidExplicitPools) {
 }
 
 TEST_F(IpamApiTest, AutomaticSubnetsRunOutWithAClearError) {
-  IpamApi small(cidr("10.32.0.0/12"), cidr("10.32.0.0/23"), 24, holder_of);
+  IpamApi small(cidr("10.32.0.0/12"), cidr("10.32.0.0/23"), 24, holder_of, held_in);
   for (int i = 0; i < 2; ++i) {
     ASSERT_TRUE(small.handle("/IpamDriver.RequestPool", "{}").reply);
   }
@@ -165,7 +174,7 @@ TEST_F(IpamApiTest, StoredPoolsOfTheWrongShapeAreRefusedNeverAborted) {
         R"({"subnet":"10.32.5.0/24","refs":-1})", R"({"subnet":"10.32.5.0/24","refs":1e40})",
         R"({"subnet":"10.32.5.0/24","refs":99999999999})", R"({"subnet":5,"refs":1})", "[]", "",
         "{\"subnet\":", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}) {
-    IpamApi restored(cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24, holder_of);
+    IpamApi restored(cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24, holder_of, held_in);
     Status s = restored.restore({{"p/weave-10.32.5.0/24", value}});
     EXPECT_EQ(s.code(), Code::kCorruption) << value;
     EXPECT_NE(s.message().find("p/weave-10.32.5.0/24"), std::string::npos) << s.message();
@@ -341,7 +350,7 @@ TEST_F(IpamApiTest, PoolTableSurvivesARestore) {
   keep(api_.handle("/IpamDriver.RequestPool",
                    R"({"Pool":"10.32.5.0/24","SubPool":"10.32.5.0/25"})"));
   keep(api_.handle("/IpamDriver.RequestPool", "{}"));
-  IpamApi restored(cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24, holder_of);
+  IpamApi restored(cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24, holder_of, held_in);
   ASSERT_TRUE(restored.restore(store).ok());
   EXPECT_EQ(restored.pools().size(), 2u);
   EXPECT_EQ(restored.pools().at("weave-10.32.5.0/24-10.32.5.0/25").sub_pool->to_string(),
@@ -353,7 +362,7 @@ TEST_F(IpamApiTest, PoolTableSurvivesARestore) {
 TEST_F(IpamApiTest, CorruptStoredPoolIsRefused) {
   for (const char* value : {"", "{", R"({"subnet":"x","refs":1})", R"({"subnet":"10.32.0.0/24"})",
                             R"({"subnet":"10.32.0.0/24","refs":-1})"}) {
-    IpamApi restored(cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24, holder_of);
+    IpamApi restored(cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24, holder_of, held_in);
     Status s = restored.restore({{"p/weave-x", value}});
     EXPECT_EQ(s.code(), Code::kCorruption) << value;
   }
@@ -378,6 +387,13 @@ class SwarmIpamTest : public IpamApiTest {
   IpamApi::Outcome release(const std::string& id, const std::string& address) {
     return api_.handle("/IpamDriver.ReleaseAddress",
                        json{{"PoolID", id}, {"Address", address}}.dump());
+  }
+  IpamApi::Outcome manager_asks(const std::string& id, const std::string& address) {
+    return api_.handle("/IpamDriver.RequestAddress",
+                       json{{"PoolID", id},
+                            {"Address", address},
+                            {"Options", {{"com.docker.network.ipam.serial", "true"}}}}
+                           .dump());
   }
   static ring::Address addr(const char* text) { return *ring::Address::parse(text); }
 };
@@ -430,15 +446,27 @@ TEST_F(SwarmIpamTest, OnlyTheLastReleasePoolOfASwarmPoolRetiresItsAddresses) {
 TEST_F(SwarmIpamTest, TheManagersOwnReRequestAfterARestartAddsNoHold) {
   std::string id = swarm_pool();
   g_held[addr("10.32.51.2")] = "10.32.51.2";
-  IpamApi::Outcome restore = api_.handle(
-      "/IpamDriver.RequestAddress", json{{"PoolID", id},
-                                         {"Address", "10.32.51.2"},
-                                         {"Options", {{"com.docker.network.ipam.serial", "true"}}}}
-                                        .dump());
+  EXPECT_EQ(swarm_pool(), id);  // the restarted manager asks for its pool again, then restores
+  IpamApi::Outcome restore = manager_asks(id, "10.32.51.2");
   ASSERT_TRUE(restore.reply);
   EXPECT_EQ(restore.reply->status, 200u);
   EXPECT_TRUE(api_.pools().at(id).rerequests.empty());
   EXPECT_TRUE(release(id, "10.32.51.2").command) << "its one release frees it";
+}
+
+// A `docker run --ip A` on an attachable overlay reaches us as the manager's request: when A
+// is a task's, it is a claim of an address in use (Docker's own IPAM refuses it too).
+TEST_F(SwarmIpamTest, AManagersRequestForAHeldAddressIsAClaimUnlessItRestoresIt) {
+  std::string id = swarm_pool();
+  g_held[addr("10.32.51.2")] = "10.32.51.2";  // a task's address
+  IpamApi::Outcome claim = manager_asks(id, "10.32.51.2");
+  ASSERT_TRUE(claim.command) << "answered as the same allocation: a duplicate";
+  EXPECT_TRUE(std::holds_alternative<ring::ClaimCommand>(*claim.command));
+  swarm_pool();                               // the manager restarts and asks again
+  g_held[addr("10.32.51.3")] = "10.32.51.3";  // held after that: not restored by it
+  EXPECT_TRUE(manager_asks(id, "10.32.51.2").reply) << "its restore";
+  EXPECT_TRUE(manager_asks(id, "10.32.51.2").command) << "a second one is a claim again";
+  EXPECT_TRUE(manager_asks(id, "10.32.51.3").command);
 }
 
 TEST_F(SwarmIpamTest, OtherClaimsInASwarmPoolAndEveryClaimInALocalPoolGoToTheAllocator) {
@@ -473,7 +501,7 @@ TEST_F(SwarmIpamTest, TheCountsSurviveARestoreAndBadOnesAreRefused) {
   g_held[addr("10.32.51.2")] = "10.32.51.2";
   IpamApi::Outcome again = ask(id, "10.32.51.2", false);
   ASSERT_EQ(again.writes.size(), 1u);
-  IpamApi restored(cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24, holder_of);
+  IpamApi restored(cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24, holder_of, held_in);
   ASSERT_TRUE(restored.restore({{again.writes[0].key, *again.writes[0].value}}).ok());
   EXPECT_TRUE(restored.pools().at(id).swarm);
   EXPECT_EQ(restored.pools().at(id).rerequests.at(addr("10.32.51.2")), 1u);
@@ -482,7 +510,7 @@ TEST_F(SwarmIpamTest, TheCountsSurviveARestoreAndBadOnesAreRefused) {
         R"({"subnet":"10.32.51.0/24","refs":1,"swarm":true,"rerequests":{"10.99.0.1":1}})",
         R"({"subnet":"10.32.51.0/24","refs":1,"swarm":true,"rerequests":{"10.32.51.2":0}})",
         R"({"subnet":"10.32.51.0/24","refs":1,"swarm":true,"rerequests":[]})"}) {
-    IpamApi bad(cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24, holder_of);
+    IpamApi bad(cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24, holder_of, held_in);
     EXPECT_EQ(bad.restore({{"p/" + id, value}}).code(), Code::kCorruption) << value;
   }
 }

@@ -62,5 +62,25 @@ TEST(JsonInputTest, Utf8IsCheckedAsJsonStringsNeedIt) {
   }
 }
 
+TEST(JsonFieldTest, StringFieldReadsAbsentAsEmptyUnlessRequiredAndRefusesOtherTypes) {
+  nlohmann::json j = {{"Pool", "10.0.0.0/24"}, {"Null", nullptr}, {"Number", 3}};
+  EXPECT_EQ(*string_field(j, "Pool"), "10.0.0.0/24");
+  EXPECT_EQ(*string_field(j, "Absent"), "");
+  EXPECT_EQ(*string_field(j, "Null"), "");
+  EXPECT_EQ(string_field(j, "Absent", FieldNeed::kRequired).status().message(),
+            "\"Absent\" is required");
+  EXPECT_EQ(string_field(j, "Null", FieldNeed::kRequired).status().message(),
+            "\"Null\" is required");
+  EXPECT_EQ(string_field(j, "Number").status().message(), "\"Number\" must be a string");
+}
+
+TEST(JsonFieldTest, ObjectFieldReadsAbsentOrNullAsEmptyAndRefusesOtherTypes) {
+  nlohmann::json j = {{"Options", {{"k", "v"}}}, {"Null", nullptr}, {"List", {1, 2}}};
+  EXPECT_EQ(*object_field(j, "Options"), (nlohmann::json{{"k", "v"}}));
+  EXPECT_EQ(*object_field(j, "Absent"), nlohmann::json::object());
+  EXPECT_EQ(*object_field(j, "Null"), nlohmann::json::object());
+  EXPECT_EQ(object_field(j, "List").status().message(), "\"List\" must be a map or null");
+}
+
 }  // namespace
 }  // namespace wipam::driver
