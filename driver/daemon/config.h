@@ -27,6 +27,8 @@ struct Config {
   std::optional<std::string> password;
   std::optional<std::string> password_file;  // read into `password` by resolve_password_file
   std::string db_path = "/var/lib/weave-ipam";
+  // Not a flag: plugin_bench turns it off to measure what the preallocated log saves.
+  bool preallocate_log = true;
   std::string plugin_socket = "/run/docker/plugins/weave.sock";
   std::string admin_socket = "/run/weave-ipam/admin.sock";
   std::string http_addr = "127.0.0.1:6784";

@@ -151,7 +151,7 @@ Status Daemon::check_store_matches(const std::map<std::string, std::string>& sto
 
 Status Daemon::open_store_and_restore() {
   Result<std::unique_ptr<Store>> store =
-      Store::open(config_.db_path, loop_);
+      Store::open(config_.db_path, loop_, config_.preallocate_log);
   if (!store.ok()) {
     return store.status();
   }

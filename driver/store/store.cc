@@ -4,11 +4,15 @@
 
 #include <boost/asio/post.hpp>
 #include <leveldb/db.h>
+#include <leveldb/env.h>
 #include <leveldb/write_batch.h>
+
+#include "driver/store/preallocated_log.h"
 
 namespace wipam::driver {
 
-Result<std::unique_ptr<Store>> Store::open(const std::string& path, boost::asio::io_context& loop) {
+Result<std::unique_ptr<Store>> Store::open(const std::string& path, boost::asio::io_context& loop,
+                                           bool preallocate_log) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
   if (ec) {
@@ -18,6 +22,11 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, boost::asio:
   leveldb::Options options;
   options.create_if_missing = true;
   options.paranoid_checks = true;
+  std::unique_ptr<leveldb::Env> env;
+  if (preallocate_log) {
+    env = std::make_unique<PreallocatedLogEnv>();
+    options.env = env.get();
+  }
   leveldb::DB* raw = nullptr;
   leveldb::Status s = leveldb::DB::Open(options, path, &raw);
   if (!s.ok()) {
@@ -30,11 +39,12 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, boost::asio:
                               "); restore it from a backup, or move it aside to start afresh "
                               "(this peer then forgets its allocations)");
   }
-  return std::unique_ptr<Store>(new Store(std::unique_ptr<leveldb::DB>(raw), loop));
+  return std::unique_ptr<Store>(new Store(std::move(env), std::unique_ptr<leveldb::DB>(raw), loop));
 }
 
-Store::Store(std::unique_ptr<leveldb::DB> db, boost::asio::io_context& loop)
-    : db_(std::move(db)), loop_(loop), writer_([this] { run_writer(); }) {}
+Store::Store(std::unique_ptr<leveldb::Env> env, std::unique_ptr<leveldb::DB> db,
+             boost::asio::io_context& loop)
+    : env_(std::move(env)), db_(std::move(db)), loop_(loop), writer_([this] { run_writer(); }) {}
 
 Store::~Store() {
   {

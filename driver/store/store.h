@@ -24,7 +24,8 @@
 
 namespace leveldb {
 class DB;
-}
+class Env;
+}  // namespace leveldb
 
 namespace wipam::driver {
 
@@ -35,8 +36,10 @@ class Store {
 
   // Opens, creating directories, the LevelDB at `path`. kUnavailable if another process
   // holds it, kCorruption if it cannot be read; both name the path and the fix.
-  static Result<std::unique_ptr<Store>> open(const std::string& path,
-                                             boost::asio::io_context& loop);
+  // With `preallocate_log`, LevelDB's write-ahead log lives in preallocated space
+  // (preallocated_log.h), so a synced write costs one data-only fdatasync.
+  static Result<std::unique_ptr<Store>> open(const std::string& path, boost::asio::io_context& loop,
+                                             bool preallocate_log = true);
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
   // Flushes everything queued and stops the writer thread.
@@ -57,9 +60,11 @@ class Store {
     std::vector<ring::StoreWrite> batch;
     std::function<void(Status)> done;
   };
-  Store(std::unique_ptr<leveldb::DB> db, boost::asio::io_context& loop);
+  Store(std::unique_ptr<leveldb::Env> env, std::unique_ptr<leveldb::DB> db,
+        boost::asio::io_context& loop);
   void run_writer();
 
+  std::unique_ptr<leveldb::Env> env_;  // outlives db_, which uses it; null: the default Env
   std::unique_ptr<leveldb::DB> db_;
   boost::asio::io_context& loop_;
   mutable std::mutex mutex_;
