@@ -53,6 +53,8 @@ class Daemon : public gossip::MeshHandler {
                               const std::string& theirs) override;
 
  private:
+  ring::PeerIdentity choose_identity(const std::map<std::string, std::string>& stored) const;
+  std::unique_ptr<IpamApi> make_ipam_api();
   Status open_store_and_restore();
   Status check_store_matches(const std::map<std::string, std::string>& stored) const;
   Status listen();

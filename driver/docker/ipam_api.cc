@@ -58,69 +58,13 @@ Status IpamApi::restore(const std::map<std::string, std::string>& stored) {
   return Status();
 }
 
-namespace {
-
-// The "rerequests" map of a stored swarm pool: address text -> a count from 1.
-bool parse_rerequests(const json& j, const Cidr& subnet, std::map<ring::Address, unsigned>& out) {
-  if (!j.is_object()) {
-    return false;
-  }
-  for (const auto& [text, count] : j.items()) {
-    Result<ring::Address> a = ring::Address::parse(text);
-    if (!a.ok() || !subnet.range().contains(*a) || !count.is_number_unsigned() ||
-        count.get<std::uint64_t>() == 0 || count.get<std::uint64_t>() > UINT32_MAX) {
-      return false;
-    }
-    out[*a] = count.get<unsigned>();
-  }
-  return true;
-}
-
-}  // namespace
-
 Status IpamApi::restore_pool(const std::string& key, const std::string& value) {
-  Result<json> parsed = parse_untrusted_json(value, "stored pool", kMaxBodyBytes);
-  const json j = parsed.ok() ? *parsed : json();
-  auto bad = [&] {
-    return Status::corruption("stored pool " + key + " = '" + value.substr(0, 200) +
-                              "' is not well formed; restore the state from a backup, or " +
-                              "remove the key if its network is gone");
-  };
-  if (!j.is_object() || !j.contains("subnet") || !j["subnet"].is_string() || !j.contains("refs") ||
-      !j["refs"].is_number_unsigned()) {
-    return bad();
+  Result<PoolRecord> record = decode_pool_record(key, value);
+  if (!record.ok()) {
+    return record.status();
   }
-  Result<Cidr> subnet = Cidr::parse_subnet(j["subnet"].get<std::string>());
-  if (!subnet.ok()) {
-    return bad();
-  }
-  auto automatic = j.find("automatic");
-  auto sub_pool = j.find("sub_pool");
-  auto swarm = j.find("swarm");
-  if (j["refs"].get<std::uint64_t>() > UINT32_MAX ||
-      (automatic != j.end() && !automatic->is_boolean()) ||
-      (sub_pool != j.end() && !sub_pool->is_string()) ||
-      (swarm != j.end() && !swarm->is_boolean())) {
-    return bad();
-  }
-  PoolRecord record;
-  record.subnet = *subnet;
-  record.refs = j["refs"].get<unsigned>();
-  record.automatic = automatic != j.end() && automatic->get<bool>();
-  record.generation = next_generation_++;
-  record.swarm = swarm != j.end() && swarm->get<bool>();
-  if (sub_pool != j.end()) {
-    Result<Cidr> sub = Cidr::parse_subnet(j["sub_pool"].get<std::string>());
-    if (!sub.ok()) {
-      return bad();
-    }
-    record.sub_pool = *sub;
-  }
-  if (auto rerequests = j.find("rerequests");
-      rerequests != j.end() && !parse_rerequests(*rerequests, *subnet, record.rerequests)) {
-    return bad();
-  }
-  pools_[key.substr(std::string_view(kPoolKeyPrefix).size())] = record;
+  record->generation = next_generation_++;
+  pools_[key.substr(std::string_view(kPoolKeyPrefix).size())] = *record;
   return Status();
 }
 
@@ -130,21 +74,7 @@ ring::StoreWrite IpamApi::pool_write(const std::string& id) const {
   if (it == pools_.end()) {
     return {key, std::nullopt};
   }
-  json j{{"subnet", it->second.subnet.to_string()},
-         {"refs", it->second.refs},
-         {"automatic", it->second.automatic}};
-  if (it->second.sub_pool) {
-    j["sub_pool"] = it->second.sub_pool->to_string();
-  }
-  if (it->second.swarm) {
-    j["swarm"] = true;
-    json rerequests = json::object();
-    for (const auto& [address, count] : it->second.rerequests) {
-      rerequests[address.to_string()] = count;
-    }
-    j["rerequests"] = rerequests;
-  }
-  return {key, j.dump()};
+  return {key, encode_pool_record(it->second)};
 }
 
 IpamApi::Outcome IpamApi::handle(std::string_view path, std::string_view body) {
@@ -244,7 +174,9 @@ Result<std::pair<Cidr, std::optional<Cidr>>> requested_pool(const Cidr& range,
 
 }  // namespace
 
-IpamApi::Outcome IpamApi::request_pool(const json& request) {
+// What a RequestPool asks for, checked: the subnet (given, or chosen for a network created
+// without --subnet), its sub-pool, and whether the global (swarm) space asked.
+Result<IpamApi::PoolRequest> IpamApi::read_pool_request(const json& request) const {
   Result<std::string> pool_text = string_field(request, "Pool");
   Result<std::string> sub_text = string_field(request, "SubPool");
   Result<std::string> space = string_field(request, "AddressSpace");
@@ -252,59 +184,68 @@ IpamApi::Outcome IpamApi::request_pool(const json& request) {
   auto v6 = request.find("V6");
   if (!pool_text.ok() || !sub_text.ok() || !space.ok() || !options.ok() ||
       (v6 != request.end() && !v6->is_null() && !v6->is_boolean())) {
-    return fail(!pool_text.ok()  ? pool_text.status()
-                : !sub_text.ok() ? sub_text.status()
-                : !space.ok()    ? space.status()
-                : !options.ok()  ? options.status()
-                                 : Status::invalid_argument("V6 must be a boolean"));
+    return !pool_text.ok()  ? pool_text.status()
+           : !sub_text.ok() ? sub_text.status()
+           : !space.ok()    ? space.status()
+           : !options.ok()  ? options.status()
+                            : Status::invalid_argument("V6 must be a boolean");
   }
-  // Docker asks in the global space for a swarm-scoped (overlay) network, else the local.
-  const bool swarm = *space == kGlobalSpace;
   bool want_v6 = v6 != request.end() && v6->is_boolean() && v6->get<bool>();
   if (want_v6 != !range_.address().is_v4()) {
-    return fail(Status::invalid_argument(std::string(want_v6 ? "IPv6" : "IPv4") +
-                                         " pools are not served: the allocation range is " +
-                                         range_.to_string()));
+    return Status::invalid_argument(std::string(want_v6 ? "IPv6" : "IPv4") +
+                                    " pools are not served: the allocation range is " +
+                                    range_.to_string());
   }
   if (pool_text->empty() && !sub_text->empty()) {
-    return fail(Status::invalid_argument("a sub-pool (--ip-range) needs a pool (--subnet)"));
+    return Status::invalid_argument("a sub-pool (--ip-range) needs a pool (--subnet)");
   }
-  std::optional<Cidr> sub_pool;
-  Cidr subnet;
-  if (pool_text->empty()) {
+  PoolRequest out;
+  // Docker asks in the global space for a swarm-scoped (overlay) network, else the local.
+  out.swarm = *space == kGlobalSpace;
+  out.automatic = pool_text->empty();
+  if (out.automatic) {
     Result<Cidr> chosen = choose_subnet(*options);
     if (!chosen.ok()) {
-      return fail(chosen.status());
+      return chosen.status();
     }
-    subnet = *chosen;
-  } else {
-    Result<std::pair<Cidr, std::optional<Cidr>>> given =
-        requested_pool(range_, *pool_text, *sub_text);
-    if (!given.ok()) {
-      return fail(given.status());
-    }
-    std::tie(subnet, sub_pool) = *given;
+    out.subnet = *chosen;
+    return out;
   }
-  std::string id = pool_id(subnet, sub_pool);
+  Result<std::pair<Cidr, std::optional<Cidr>>> given =
+      requested_pool(range_, *pool_text, *sub_text);
+  if (!given.ok()) {
+    return given.status();
+  }
+  std::tie(out.subnet, out.sub_pool) = *given;
+  return out;
+}
+
+IpamApi::Outcome IpamApi::request_pool(const json& request) {
+  Result<PoolRequest> asked = read_pool_request(request);
+  if (!asked.ok()) {
+    return fail(asked.status());
+  }
+  std::string id = pool_id(asked->subnet, asked->sub_pool);
   auto existing = pools_.find(id);
-  if (existing != pools_.end() && swarm && !existing->second.swarm) {
-    return fail(Status::conflict("pool " + subnet.to_string() + " is in use by a local network"));
+  if (existing != pools_.end() && asked->swarm && !existing->second.swarm) {
+    return fail(
+        Status::conflict("pool " + asked->subnet.to_string() + " is in use by a local network"));
   }
+  const bool manager_restore = asked->swarm && existing != pools_.end();
   // A node re-creating a swarm network asks in the local space for the manager's subnet:
   // that is the same pool, and stays a swarm pool.
-  const bool manager_restore = swarm && existing != pools_.end();
   PoolRecord& record = pools_[id];
   if (manager_restore) {
-    record.restoring = held_by_dockerd(id, subnet);
+    record.restoring = held_by_dockerd(id, asked->subnet);
   }
-  record.swarm = record.swarm || swarm;
-  record.subnet = subnet;
-  record.sub_pool = sub_pool;
-  record.automatic = pool_text->empty();
+  record.swarm = record.swarm || asked->swarm;
+  record.subnet = asked->subnet;
+  record.sub_pool = asked->sub_pool;
+  record.automatic = asked->automatic;
   record.generation = next_generation_++;
   ++record.refs;
-  Outcome out =
-      answer(ok_reply({{"PoolID", id}, {"Pool", subnet.to_string()}, {"Data", json::object()}}));
+  Outcome out = answer(
+      ok_reply({{"PoolID", id}, {"Pool", asked->subnet.to_string()}, {"Data", json::object()}}));
   out.writes.push_back(pool_write(id));
   return out;
 }
@@ -365,15 +306,8 @@ IpamApi::Outcome IpamApi::request_address(const json& request) {
       return fail(Status::invalid_argument("address " + *address + " is outside the pool " +
                                            subnet.to_string()));
     }
-    // The manager marks its own requests: one for an address held since its pool request
-    // came again is its restore, the same single hold; any other (a `docker run --ip` on an
-    // attachable overlay) is a claim. A node's request for a held address adds a hold.
-    const bool manager = options->contains(kSwarmManagerOption);
-    if (pool->second.swarm && is_rerequest(*a, owner) &&
-        (!manager || pool->second.restoring.erase(*a) > 0)) {
-      if (!manager) {
-        ++pool->second.rerequests[*a];
-      }
+    if (pool->second.swarm &&
+        rerequested(pool->second, *a, owner, options->contains(kSwarmManagerOption))) {
       out.reply = ok_reply(
           {{"Address", Cidr(*a, subnet.prefix_len()).to_string()}, {"Data", json::object()}});
       out.writes.push_back(pool_write(*id));
@@ -452,6 +386,20 @@ bool IpamApi::dockerd_owns(const std::string& pool_id, const ring::Address& addr
                            const std::string& holder) {
   return holder == address.to_string() || is_container_id(holder) ||
          holder == kGatewayOwnerPrefix + pool_id;
+}
+
+// The manager marks its own requests: one for an address held since its pool request came
+// again is its restore, the same single hold; any other (a `docker run --ip` on an attachable
+// overlay) is a claim. A node's request for a held address adds a hold.
+bool IpamApi::rerequested(PoolRecord& pool, const ring::Address& address, const std::string& owner,
+                          bool by_manager) {
+  if (!is_rerequest(address, owner) || (by_manager && pool.restoring.erase(address) == 0)) {
+    return false;
+  }
+  if (!by_manager) {
+    ++pool.rerequests[address];
+  }
+  return true;
 }
 
 bool IpamApi::is_rerequest(const ring::Address& address, const std::string& owner) const {

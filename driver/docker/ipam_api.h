@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "driver/docker/pool_record.h"
 #include "driver/store/store_keys.h"
 #include "ring/allocator.h"
 
@@ -28,24 +29,6 @@ namespace wipam::driver {
 struct ApiReply {
   unsigned status = 200;
   std::string body;  // JSON
-};
-
-struct PoolRecord {
-  ring::Cidr subnet;
-  std::optional<ring::Cidr> sub_pool;  // Docker's --ip-range: where dynamic addresses come from
-  unsigned refs = 0;
-  bool automatic = false;        // chosen by us for a network created without --subnet
-  std::uint64_t generation = 0;  // bumped by every RequestPool (not stored: for reconcile)
-  // Requested in the global address space: a swarm network. Its manager allocates through
-  // us, and every node running a task asks again for the same pool and addresses.
-  bool swarm = false;
-  // Swarm only: how many more times each address was asked for again while held by the
-  // plugin in this pool. Each ReleaseAddress takes one of these before the address is freed.
-  std::map<ring::Address, unsigned> rerequests;
-  // Swarm only, not stored: what the plugin held in this pool when the manager asked for it
-  // again (its restore after a restart). Each may be asked for once more with the manager's
-  // option; any other manager request for a held address is a claim, refused as in use.
-  std::set<ring::Address> restoring;
 };
 
 class IpamApi {
@@ -104,6 +87,13 @@ class IpamApi {
   static constexpr std::size_t kMaxBodyBytes = 64 * 1024;
 
  private:
+  struct PoolRequest {
+    ring::Cidr subnet;
+    std::optional<ring::Cidr> sub_pool;
+    bool swarm = false;
+    bool automatic = false;
+  };
+  Result<PoolRequest> read_pool_request(const nlohmann::json& request) const;
   Outcome request_pool(const nlohmann::json& request);
   Outcome release_pool(const nlohmann::json& request);
   Outcome request_address(const nlohmann::json& request);
@@ -114,6 +104,9 @@ class IpamApi {
   // request would create (the pool's gateway owner, or "" for a plugin allocation) is the
   // same allocation asked for again.
   bool is_rerequest(const ring::Address& address, const std::string& owner) const;
+  // Swarm: true iff this request is the same allocation asked for again (counted if so).
+  bool rerequested(PoolRecord& pool, const ring::Address& address, const std::string& owner,
+                   bool by_manager);
   // What dockerd's calls created in swarm pool `id` and the plugin still holds.
   std::set<ring::Address> held_by_dockerd(const std::string& id, const ring::Cidr& subnet) const;
   Status restore_pool(const std::string& key, const std::string& value);
