@@ -1,5 +1,6 @@
 // The CNI plugin's pure half: reading one invocation (CNI_* variables and the network
-// configuration) into a CniRequest, and rendering results and errors. Its I/O is cni.cc.
+// configuration) into a CniRequest. Results and errors are rendered in cni_render.cc; the
+// I/O is cni.cc.
 #include <algorithm>
 #include <cctype>
 #include <set>
@@ -462,41 +463,6 @@ CniResult<CniRequest> parse_cni_request(const EnvLookup& env, const std::string&
     return fail(bad->code, bad->why);
   }
   return r;
-}
-
-std::string render_cni_result(const std::string& cni_version, const std::vector<ring::Cidr>& ips,
-                              const std::optional<ring::Address>& gateway, const json& routes) {
-  json list = json::array();
-  for (const ring::Cidr& c : ips) {
-    json ip = {{"address", c.to_string()}};
-    if (cni_version == "0.4.0") {
-      ip["version"] = c.family() == ring::Family::kV4 ? "4" : "6";
-    }
-    if (gateway && gateway->family() == c.family()) {
-      ip["gateway"] = gateway->to_string();
-    }
-    list.push_back(ip);
-  }
-  json out = {{"cniVersion", cni_version}, {"ips", list}};
-  if (routes.is_array() && !routes.empty()) {
-    out["routes"] = routes;
-  }
-  return dump_json(out) + "\n";
-}
-
-std::string render_cni_error(const CniError& error) {
-  json out = {{"cniVersion", error.cni_version},
-              {"code", static_cast<int>(error.code)},
-              {"msg", error.msg}};
-  if (!error.details.empty()) {
-    out["details"] = error.details;
-  }
-  return dump_json(out) + "\n";
-}
-
-std::string render_cni_version() {
-  return json{{"cniVersion", "1.1.0"}, {"supportedVersions", cni_supported_versions()}}.dump() +
-         "\n";
 }
 
 }  // namespace wipam::driver
