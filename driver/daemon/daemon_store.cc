@@ -115,9 +115,8 @@ Status Daemon::open_store_and_restore() {
   ac.init = config_.init;
   allocator_ = std::make_unique<ring::Allocator>(ac);
   pipeline_ = std::make_unique<EffectsPipeline>(
-      [this](std::vector<ring::StoreWrite> batch, std::function<void(Status)> done) {
-        store_->write(std::move(batch), std::move(done));
-      },
+      [this](std::vector<ring::StoreWrite> batch, std::function<void(Status)> done,
+             Store::Sync sync) { store_->write(std::move(batch), std::move(done), sync); },
       [this](ring::Effects& fx) { release(fx); },
       [this](const Status& s, ring::Effects& fx) { fail_writes(s, fx); });
   Result<ring::Effects> restored = allocator_->start(now(), *stored);

@@ -10,28 +10,38 @@ void EffectsPipeline::submit(ring::Effects effects) {
     fail_now(effects);
     return;
   }
-  if (effects.writes.empty() && queue_.empty()) {
-    release_(effects);  // nothing to wait for
-    return;
-  }
-  if (only_forgets(effects)) {
-    // A release: answered now, durable later. The store applies writes in order, so a
-    // later allocation of the same address is durable only after this delete is; a crash
-    // before it lands loses the release (a leak reconcile frees), never adds a holder.
+  Store::Sync sync = Store::Sync::kNow;
+  if (effects.writes.empty()) {
+    // Nothing of its own to write. What it says may describe a release that is written
+    // but not yet synced; then an empty synced write makes that durable before it leaves.
+    bool says_something = !effects.replies.empty() || !effects.messages.empty();
+    if (!unsynced_ || !says_something) {
+      if (queue_.empty()) {
+        release_(effects);  // nothing to wait for
+        return;
+      }
+      queue_.push_back({std::move(effects), true});
+      ++next_sequence_;
+      release_ready();
+      return;
+    }
+  } else if (only_forgets(effects)) {
+    // A release: answered now, written now, synced with the next write that must be. The
+    // store's log is one ordered file, so a later allocation of the same address is durable
+    // only after this delete is; a crash before that loses the release (a leak reconcile
+    // frees), never adds a holder.
     ring::Effects answer;
     answer.replies = std::move(effects.replies);
     effects.replies.clear();
     release_(answer);
+    sync = Store::Sync::kWithNext;
   }
+  unsynced_ = sync == Store::Sync::kWithNext;
   std::uint64_t sequence = next_sequence_++;
-  bool has_writes = !effects.writes.empty();
   std::vector<ring::StoreWrite> writes = std::move(effects.writes);
-  queue_.push_back({std::move(effects), !has_writes});
-  if (has_writes) {
-    write_(std::move(writes), [this, sequence](Status status) { on_durable(sequence, status); });
-  } else {
-    release_ready();
-  }
+  queue_.push_back({std::move(effects), false});
+  write_(
+      std::move(writes), [this, sequence](Status status) { on_durable(sequence, status); }, sync);
 }
 
 bool EffectsPipeline::only_forgets(const ring::Effects& effects) {

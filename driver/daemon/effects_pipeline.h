@@ -5,9 +5,12 @@
 // writes, are durable. That is the promise the allocator relies on: nothing it says leaves
 // this process before the state it says it from is on disk. One exception, by design: an
 // Effects whose writes only delete keys and that sends no message (a release) is answered
-// at once. Its deletes still go to the store in order, so nothing written after them, such
-// as a new allocation of the freed address, is durable before they are. After a write fails, no
-// Effects (that one or any later) sends a message, and their replies go out as errors.
+// at once, and its deletes are written without a sync of their own (Store::Sync::kWithNext).
+// They still go to the store in order, so the next synced write, such as a new allocation
+// of the freed address, makes them durable first; an Effects that writes nothing but says
+// something while such deletes are unsynced gets an empty synced write to wait for. After a
+// write fails, no Effects (that one or any later) sends a message, and their replies go out
+// as errors.
 // Loop-confined.
 #pragma once
 
@@ -16,6 +19,7 @@
 #include <functional>
 #include <memory>
 
+#include "driver/store/store.h"
 #include "ring/allocator.h"
 
 namespace wipam::driver {
@@ -23,8 +27,8 @@ namespace wipam::driver {
 class EffectsPipeline {
  public:
   // Persists a batch and calls `done` on the loop thread, in submission order.
-  using WriteFn =
-      std::function<void(std::vector<ring::StoreWrite>, std::function<void(Status)> done)>;
+  using WriteFn = std::function<void(std::vector<ring::StoreWrite>,
+                                     std::function<void(Status)> done, Store::Sync sync)>;
   // Sends what an Effects says once it may leave.
   using ReleaseFn = std::function<void(ring::Effects&)>;
   // A write failed: rewrite the replies in `failed` as errors; they are then released, its
@@ -56,6 +60,7 @@ class EffectsPipeline {
   std::deque<Entry> queue_;           // bounded by the allocator's pending work; see submit()
   std::uint64_t first_sequence_ = 0;  // sequence number of queue_.front()
   std::uint64_t next_sequence_ = 0;
+  bool unsynced_ = false;  // the last write submitted was a release's, not synced
   Status failed_;
 };
 

@@ -67,10 +67,11 @@ Result<std::map<std::string, std::string>> Store::scan(const std::string& prefix
   return out;
 }
 
-void Store::write(std::vector<ring::StoreWrite> batch, std::function<void(Status)> done) {
+void Store::write(std::vector<ring::StoreWrite> batch, std::function<void(Status)> done,
+                  Sync sync) {
   std::unique_lock<std::mutex> lock(mutex_);
   progress_.wait(lock, [this] { return queue_.size() < kMaxQueuedBatches; });
-  queue_.push_back({std::move(batch), std::move(done)});
+  queue_.push_back({std::move(batch), std::move(done), sync});
   ++submitted_;
   lock.unlock();
   work_ready_.notify_one();
@@ -87,6 +88,11 @@ std::uint64_t Store::commits() const {
   return commits_;
 }
 
+std::uint64_t Store::syncs() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return syncs_;
+}
+
 std::uint64_t Store::submitted() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return submitted_;
@@ -99,12 +105,21 @@ void Store::run_writer() {
       std::unique_lock<std::mutex> lock(mutex_);
       work_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) {
-        return;  // stopping, and everything queued is written
+        // Stopping, and everything queued is written: make it durable, too.
+        if (unsynced_) {
+          leveldb::WriteOptions synced;
+          synced.sync = true;
+          leveldb::WriteBatch none;
+          (void)db_->Write(synced, &none);  // best effort: nothing waits on it any more
+        }
+        return;
       }
       jobs.swap(queue_);
     }
     leveldb::WriteBatch batch;
+    bool sync = false;
     for (const Job& job : jobs) {
+      sync = sync || job.sync == Sync::kNow;
       for (const ring::StoreWrite& w : job.batch) {
         if (w.value) {
           batch.Put(w.key, *w.value);
@@ -114,12 +129,14 @@ void Store::run_writer() {
       }
     }
     leveldb::WriteOptions options;
-    options.sync = true;
+    options.sync = sync;
     leveldb::Status s = db_->Write(options, &batch);
     Status status = s.ok() ? Status() : Status::unavailable("store write failed: " + s.ToString());
+    unsynced_ = !sync;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       ++commits_;
+      syncs_ += sync ? 1 : 0;
       completed_ += jobs.size();
     }
     progress_.notify_all();

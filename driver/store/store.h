@@ -47,18 +47,26 @@ class Store {
 
   // Every key beginning with `prefix` (all keys when empty), with its value.
   Result<std::map<std::string, std::string>> scan(const std::string& prefix) const;
-  // Queues `batch`; `done` runs on the loop once it is durable (or failed), in order.
-  void write(std::vector<ring::StoreWrite> batch, std::function<void(Status)> done);
+  // kNow: `done` runs once the batch is synced. kWithNext: once it is in LevelDB's log,
+  // unsynced; it survives a crash of this process at once, and a crash of the machine once a
+  // later kNow batch is synced (the log is one ordered file, and a sync covers all of it).
+  enum class Sync { kNow, kWithNext };
+  // Queues `batch`; `done` runs on the loop once it is written as `sync` says (or failed),
+  // in order.
+  void write(std::vector<ring::StoreWrite> batch, std::function<void(Status)> done,
+             Sync sync = Sync::kNow);
   // Blocks until everything queued so far is durable. Completions still post to the loop.
   void flush();
 
   std::uint64_t commits() const;    // LevelDB writes made
+  std::uint64_t syncs() const;      // of those, the synced ones
   std::uint64_t submitted() const;  // batches queued
 
  private:
   struct Job {
     std::vector<ring::StoreWrite> batch;
     std::function<void(Status)> done;
+    Sync sync = Sync::kNow;
   };
   Store(std::unique_ptr<leveldb::Env> env, std::unique_ptr<leveldb::DB> db,
         boost::asio::io_context& loop);
@@ -74,6 +82,8 @@ class Store {
   std::uint64_t submitted_ = 0;
   std::uint64_t completed_ = 0;
   std::uint64_t commits_ = 0;
+  std::uint64_t syncs_ = 0;
+  bool unsynced_ = false;  // a kWithNext batch written since the last sync (writer only)
   bool stopping_ = false;
   std::thread writer_;
 };

@@ -17,6 +17,7 @@
 #include <future>
 #include <sstream>
 #include <string>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -181,21 +182,38 @@ double cpu_ms(pid_t daemon) {
   return (utime + stime) * 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
-void summary(const char* what, std::size_t n, double seconds, double cpu) {
-  std::printf("  %-24s %6zu pairs  %7.0f pairs/s  daemon CPU %5.3f ms/pair\n", what, n,
-              static_cast<double>(n) / seconds, cpu / static_cast<double>(n));
+// This process's CPU time so far (the clients), in ms.
+double client_cpu_ms() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  auto ms = [](const timeval& t) { return t.tv_sec * 1e3 + t.tv_usec / 1e3; };
+  return ms(usage.ru_utime) + ms(usage.ru_stime);
+}
+
+struct CpuMark {
+  double daemon = 0;
+  double clients = 0;
+};
+CpuMark cpu_now(pid_t daemon) { return {cpu_ms(daemon), client_cpu_ms()}; }
+
+void summary(const char* what, std::size_t n, double seconds, pid_t daemon, CpuMark before) {
+  CpuMark after = cpu_now(daemon);
+  double pairs = static_cast<double>(n);
+  std::printf("  %-24s %6zu pairs  %7.0f pairs/s  daemon CPU %5.3f ms/pair  (clients %5.3f)\n",
+              what, n, pairs / seconds, (after.daemon - before.daemon) / pairs,
+              (after.clients - before.clients) / pairs);
 }
 
 void run_round(const std::string& socket, pid_t daemon, const std::string& label) {
   std::printf("%s\n", label.c_str());
-  double cpu = cpu_ms(daemon);
+  CpuMark cpu = cpu_now(daemon);
   Clock::time_point start = Clock::now();
   Latencies seq = pairs(socket, 10'000);
-  summary("1 client", seq.pair.size(), micros_since(start) / 1e6, cpu_ms(daemon) - cpu);
+  summary("1 client", seq.pair.size(), micros_since(start) / 1e6, daemon, cpu);
   report("1 client: allocate", seq.allocate);
   report("1 client: pair", seq.pair);
 
-  cpu = cpu_ms(daemon);
+  cpu = cpu_now(daemon);
   start = Clock::now();
   std::vector<std::future<Latencies>> clients;
   for (int i = 0; i < 8; ++i) {
@@ -207,7 +225,7 @@ void run_round(const std::string& socket, pid_t daemon, const std::string& label
     all.allocate.insert(all.allocate.end(), l.allocate.begin(), l.allocate.end());
     all.pair.insert(all.pair.end(), l.pair.begin(), l.pair.end());
   }
-  summary("8 clients", all.pair.size(), micros_since(start) / 1e6, cpu_ms(daemon) - cpu);
+  summary("8 clients", all.pair.size(), micros_since(start) / 1e6, daemon, cpu);
   report("8 clients: allocate", all.allocate);
   report("8 clients: pair", all.pair);
 }

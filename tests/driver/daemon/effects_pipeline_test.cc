@@ -24,12 +24,14 @@ ring::Effects effects(ring::RequestId reply_id, bool with_write) {
 class EffectsPipelineTest : public ::testing::Test {
  protected:
   std::deque<std::function<void(Status)>> pending_writes_;
+  std::vector<Store::Sync> syncs_;  // how each write asked to be made durable
   std::vector<ring::RequestId> released_;
   std::vector<ring::RequestId> failed_;
   std::size_t messages_ = 0;
   EffectsPipeline pipeline_{
-      [this](std::vector<ring::StoreWrite>, std::function<void(Status)> done) {
+      [this](std::vector<ring::StoreWrite>, std::function<void(Status)> done, Store::Sync sync) {
         pending_writes_.push_back(std::move(done));
+        syncs_.push_back(sync);
       },
       [this](ring::Effects& fx) {
         messages_ += fx.messages.size();
@@ -97,6 +99,46 @@ TEST_F(EffectsPipelineTest, AReleaseIsAnsweredAtOnceAndALaterAllocationWaitsForI
   EXPECT_EQ(released_, std::vector<ring::RequestId>{1});
   complete_next();
   EXPECT_EQ(released_, (std::vector<ring::RequestId>{1, 2}));
+}
+
+ring::Effects release_of(ring::RequestId id) {
+  ring::Effects release;
+  release.writes.push_back({"a/4000000000000000000000000000a0a01", std::nullopt});
+  release.replies.push_back({id, Status(), {}, {}});
+  return release;
+}
+
+// A pair costs one sync: the release's delete is written unsynced, and the allocation
+// after it is synced, which makes the delete before it durable too (one ordered log).
+TEST_F(EffectsPipelineTest, AReleaseIsNotSyncedOnItsOwnAndTheNextWriteIs) {
+  pipeline_.submit(release_of(1));
+  pipeline_.submit(effects(2, true));
+  EXPECT_EQ(syncs_, (std::vector<Store::Sync>{Store::Sync::kWithNext, Store::Sync::kNow}));
+  complete_next();
+  EXPECT_EQ(released_, std::vector<ring::RequestId>{1});
+  EXPECT_EQ(messages_, 0u) << "the allocation's message left before its sync";
+  complete_next();
+  EXPECT_EQ(released_, (std::vector<ring::RequestId>{1, 2}));
+}
+
+// A message or reply after an unsynced release may describe it (the address is free): it
+// waits for an empty synced write. An Effects that says nothing does not cost one, nor does
+// anything after a synced write.
+TEST_F(EffectsPipelineTest, WhatIsSaidAfterAnUnsyncedReleaseWaitsForASync) {
+  pipeline_.submit(release_of(1));
+  complete_next();  // written, not synced
+  pipeline_.submit(ring::Effects());
+  EXPECT_EQ(syncs_.size(), 1u) << "an empty Effects forced a sync";
+  pipeline_.submit(effects(2, false));
+  ASSERT_EQ(syncs_, (std::vector<Store::Sync>{Store::Sync::kWithNext, Store::Sync::kNow}));
+  EXPECT_EQ(released_, std::vector<ring::RequestId>{1});
+  EXPECT_EQ(messages_, 0u);
+  complete_next();
+  EXPECT_EQ(released_, (std::vector<ring::RequestId>{1, 2}));
+  EXPECT_EQ(messages_, 1u);
+  pipeline_.submit(effects(3, false));  // the release is durable now
+  EXPECT_EQ(released_, (std::vector<ring::RequestId>{1, 2, 3}));
+  EXPECT_EQ(syncs_.size(), 2u);
 }
 
 TEST_F(EffectsPipelineTest, ADeleteWithAMessageOrAPutStillWaits) {

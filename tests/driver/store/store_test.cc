@@ -100,6 +100,28 @@ TEST_F(StoreTest, ConcurrentWritesAreGroupCommitted) {
   EXPECT_EQ(store->scan("a/")->size(), 2000u);
 }
 
+// A kWithNext batch is written without a sync; the next kNow batch syncs it with its own.
+TEST_F(StoreTest, AWithNextBatchIsWrittenUnsyncedAndReadBackAfterReopen) {
+  {
+    std::unique_ptr<Store> store = open();
+    int done = 0;
+    store->write({{"a/1", "x"}}, [&](Status s) { done += s.ok(); });
+    drain(done, 1);
+    std::uint64_t synced = store->syncs();
+    store->write(
+        {{"a/1", std::nullopt}}, [&](Status s) { done += s.ok(); }, Store::Sync::kWithNext);
+    drain(done, 2);
+    EXPECT_EQ(store->syncs(), synced) << "a release paid for a sync";
+    EXPECT_TRUE(store->scan("a/")->empty());
+    store->write({{"a/2", "y"}}, [&](Status s) { done += s.ok(); });
+    drain(done, 3);
+    EXPECT_EQ(store->syncs(), synced + 1);
+  }
+  std::unique_ptr<Store> reopened = open();
+  std::map<std::string, std::string> all = *reopened->scan("a/");
+  EXPECT_EQ(all, (std::map<std::string, std::string>{{"a/2", "y"}}));
+}
+
 TEST_F(StoreTest, FlushMakesEverythingQueuedDurable) {
   {
     std::unique_ptr<Store> store = open();
