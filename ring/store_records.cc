@@ -147,7 +147,8 @@ std::optional<PeerIdentity> parse_identity(const std::string& value) {
 std::string identity_name(const std::string& value) { return value.substr(0, value.find(' ')); }
 
 bool identity_is(const std::string& value, PeerName name) {
-  return value.rfind(name.to_string() + " ", 0) == 0;
+  std::optional<PeerIdentity> identity = parse_identity(value);
+  return identity && identity->name == name;
 }
 
 std::vector<StoreWrite> start_records(const Cidr& universe, const PeerIdentity& self) {

@@ -50,9 +50,10 @@ std::string identity_value(const PeerIdentity& self);
 // The identity in a record, or nullopt unless it is exactly what identity_value() writes:
 // the name in its canonical form (the allocator compares the text), a decimal uid.
 std::optional<PeerIdentity> parse_identity(const std::string& value);
-// The peer-name text of an identity record (all of it when it has no space).
+// The peer-name text of an identity record, well formed or not, for messages (all of it
+// when it has no space).
 std::string identity_name(const std::string& value);
-// True iff the record is one `name` wrote.
+// True iff the record is well formed (parse_identity) and one `name` wrote.
 bool identity_is(const std::string& value, PeerName name);
 
 // The records every start writes: the range, then the identity.

@@ -73,10 +73,10 @@ void Histogram::render(std::string& out, const std::string& name, const std::str
   out += name + "_count" + braces + " " + std::to_string(count_) + "\n";
 }
 
-std::string render_metrics(const ring::StatusReport& s, const DaemonCounters& c,
-                           const std::vector<PoolFree>& pools, const GossipFigures& gossip) {
-  std::string out;
-  // Weave's gauges, same names and meanings.
+namespace {
+
+// Weave's gauges, same names and meanings.
+void weave_gauges(std::string& out, const ring::StatusReport& s) {
   gauge(out, "weave_ips", "Addresses allocated on this peer.", ring::uint128_to_string(s.allocated),
         "state=\"local-used\"");
   gauge(out, "weave_max_ips", "Addresses in the allocation range.",
@@ -99,8 +99,10 @@ std::string render_metrics(const ring::StatusReport& s, const DaemonCounters& c,
         std::to_string(s.pending_allocates.size()));
   gauge(out, "weave_ipam_pending_claims", "Claims waiting for the owner of their range.",
         std::to_string(s.pending_claims.size()));
+}
 
-  // Ours.
+// What the daemon answered, and how long it took.
+void operation_counters(std::string& out, const DaemonCounters& c) {
   header(out, "weave_ipam_allocations_total", "counter",
          "Allocate and claim operations answered, by kind and result.");
   out += "weave_ipam_allocations_total{kind=\"allocate\",result=\"ok\"} " +
@@ -124,6 +126,11 @@ std::string render_metrics(const ring::StatusReport& s, const DaemonCounters& c,
   c.release_seconds.render(out, "weave_ipam_operation_seconds", "op=\"release\"");
   header(out, "weave_ipam_donations_total", "counter", "Ranges this peer donated to others.");
   out += "weave_ipam_donations_total " + std::to_string(c.donations) + "\n";
+}
+
+// Where this peer stands: consensus, space, pools, conflicts, gossip.
+void peer_state(std::string& out, const ring::StatusReport& s, const std::vector<PoolFree>& pools,
+                const GossipFigures& gossip) {
   header(out, "weave_ipam_consensus_state", "gauge",
          "1 for the state the ring's creation is in, 0 for the others.");
   for (ring::ConsensusState state : ring::kConsensusStates) {
@@ -151,6 +158,16 @@ std::string render_metrics(const ring::StatusReport& s, const DaemonCounters& c,
                "Frames that could not be queued (the link was closing, or its send queue was full "
                "and it closed), by type.",
                gossip.frames.dropped);
+}
+
+}  // namespace
+
+std::string render_metrics(const ring::StatusReport& s, const DaemonCounters& c,
+                           const std::vector<PoolFree>& pools, const GossipFigures& gossip) {
+  std::string out;
+  weave_gauges(out, s);
+  operation_counters(out, c);
+  peer_state(out, s, pools, gossip);
   return out;
 }
 

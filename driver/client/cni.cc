@@ -185,7 +185,8 @@ CniResult<std::string> CniRun::add() const {
         take("/claim", {{"owner", r_.owner()}, {"address", ip}});
     if (auto* e = std::get_if<CniError>(&claimed)) {
       // Give back what this ADD took; the runtime's DEL after a failed ADD would too, but a
-      // runtime that gives up must not leave addresses behind.
+      // runtime that gives up must not leave addresses behind. Best effort, so a failure is
+      // ignored: what it misses, that DEL or the next GC frees.
       for (const ring::Cidr& c : got) {
         (void)call("POST", "/release", {{"owner", r_.owner()}, {"address", c.to_string()}},
                    kShortTimeout);

@@ -140,11 +140,14 @@ void Store::run_writer() {
       completed_ += jobs.size();
     }
     progress_.notify_all();
-    for (Job& job : jobs) {
-      if (job.done) {
-        boost::asio::post(loop_, [done = std::move(job.done), status] { done(status); });
+    // One hop back to the loop for the whole group, not one per batch in it.
+    boost::asio::post(loop_, [jobs = std::move(jobs), status]() mutable {
+      for (Job& job : jobs) {
+        if (job.done) {
+          job.done(status);
+        }
       }
-    }
+    });
   }
 }
 
