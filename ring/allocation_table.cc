@@ -11,11 +11,19 @@ std::string peer_owner(PeerName peer) { return kPeerOwnerPrefix + peer.to_string
 
 bool is_peer_owner(const std::string& owner) { return owner.rfind(kPeerOwnerPrefix, 0) == 0; }
 
+// One lookup in each map: this runs for every allocation the peer makes.
 void AllocationTable::set(const Address& a, const std::string& owner, int prefix_len) {
-  erase(a);
-  allocations_[a] = {owner, prefix_len};
+  auto [it, inserted] = allocations_.try_emplace(a, Allocation{owner, prefix_len});
+  if (!inserted) {
+    if (it->second.owner == owner) {
+      it->second.prefix_len = prefix_len;
+      return;
+    }
+    drop_from_owner(it->second.owner, a);
+    it->second = {owner, prefix_len};
+  }
   by_owner_[owner].insert(a);
-  owners_[a] = owner;
+  owners_.insert_or_assign(a, owner);
 }
 
 bool AllocationTable::erase(const Address& a) {
@@ -23,16 +31,20 @@ bool AllocationTable::erase(const Address& a) {
   if (it == allocations_.end()) {
     return false;
   }
-  auto owned = by_owner_.find(it->second.owner);
+  drop_from_owner(it->second.owner, a);
+  allocations_.erase(it);
+  owners_.erase(a);
+  return true;
+}
+
+void AllocationTable::drop_from_owner(const std::string& owner, const Address& a) {
+  auto owned = by_owner_.find(owner);
   if (owned != by_owner_.end()) {
     owned->second.erase(a);
     if (owned->second.empty()) {
       by_owner_.erase(owned);
     }
   }
-  allocations_.erase(it);
-  owners_.erase(a);
-  return true;
 }
 
 const Allocation* AllocationTable::find(const Address& a) const {

@@ -52,6 +52,8 @@ class AllocationTable {
   bool empty() const { return allocations_.empty(); }
 
  private:
+  void drop_from_owner(const std::string& owner, const Address& a);
+
   std::map<Address, Allocation> allocations_;
   std::map<std::string, std::set<Address>> by_owner_;
   std::map<Address, std::string> owners_;

@@ -21,8 +21,7 @@ std::string AllocatorContext::nick(PeerName p) const {
 }
 
 void AllocatorContext::record(const Address& a, const std::string& owner, int prefix_len) {
-  forget(a);
-  table.set(a, owner, prefix_len);
+  table.set(a, owner, prefix_len);  // replaces any earlier holder, as the put below does
   out.write(allocation_write(a, {owner, prefix_len}));
 }
 
