@@ -296,6 +296,11 @@ IpamApi::Outcome IpamApi::request_address(const json& request) {
     if (pool->second.sub_pool) {
       within = pool->second.sub_pool->range();
     }
+    if (options->contains(kSwarmManagerOption)) {
+      // The manager restores everything before it allocates anew (swarmkit's
+      // doNetworkInit): what it has not asked for again by now, it will not.
+      pool->second.restoring.clear();
+    }
     out.command = ring::AllocateCommand{owner, subnet, within};
   } else {
     Result<ring::Address> a = ring::Address::parse(*address);

@@ -467,6 +467,11 @@ TEST_F(SwarmIpamTest, AManagersRequestForAHeldAddressIsAClaimUnlessItRestoresIt)
   EXPECT_TRUE(manager_asks(id, "10.32.51.2").reply) << "its restore";
   EXPECT_TRUE(manager_asks(id, "10.32.51.2").command) << "a second one is a claim again";
   EXPECT_TRUE(manager_asks(id, "10.32.51.3").command);
+  g_held[addr("10.32.51.4")] = "10.32.51.4";
+  swarm_pool();  // restarted again: 10.32.51.2, .3 and .4 may be restored
+  EXPECT_TRUE(manager_asks(id, "10.32.51.3").reply);
+  EXPECT_TRUE(manager_asks(id, "").command);  // its first new allocation: the restore is over
+  EXPECT_TRUE(manager_asks(id, "10.32.51.4").command) << "a stale restore let a claim through";
 }
 
 TEST_F(SwarmIpamTest, OtherClaimsInASwarmPoolAndEveryClaimInALocalPoolGoToTheAllocator) {
