@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 namespace wipam::driver {
@@ -82,15 +83,16 @@ class PreallocatedLog final : public leveldb::WritableFile {
 
   // Grows the file with synced zeros, a chunk at a time, until it holds `end` bytes.
   leveldb::Status reserve(std::size_t end) {
-    static const std::string kZeros(64 * 1024, '\0');
+    static const std::string kZeros(kPieceBytes, '\0');
     bool grew = false;
     while (allocated_ < end) {
-      for (std::size_t done = 0; done < PreallocatedLogEnv::kChunkBytes; done += kZeros.size()) {
+      std::size_t chunk = chunk_bytes();
+      for (std::size_t done = 0; done < chunk; done += kZeros.size()) {
         if (!write_at(fd_, kZeros.data(), kZeros.size(), static_cast<off_t>(allocated_ + done))) {
           return io_error(name_, "preallocate");
         }
       }
-      allocated_ += PreallocatedLogEnv::kChunkBytes;
+      allocated_ += chunk;
       grew = true;
     }
     return !grew || ::fdatasync(fd_) == 0 ? leveldb::Status::OK() : io_error(name_, "fdatasync");
@@ -98,6 +100,20 @@ class PreallocatedLog final : public leveldb::WritableFile {
 
  private:
   static constexpr std::size_t kBufferBytes = 64 * 1024;
+  static constexpr std::size_t kPieceBytes = 64 * 1024;  // what one zero-filling write covers
+
+  // A full chunk, or a sixteenth of the free space when that is less (at least one piece):
+  // the reserve never takes a nearly full disk the rest of the way.
+  std::size_t chunk_bytes() const {
+    struct statvfs fs {};
+    if (::fstatvfs(fd_, &fs) != 0) {
+      return PreallocatedLogEnv::kChunkBytes;
+    }
+    std::uint64_t share = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize / 16;
+    std::size_t chunk =
+        static_cast<std::size_t>(std::min<std::uint64_t>(share, PreallocatedLogEnv::kChunkBytes));
+    return std::max(kPieceBytes, chunk / kPieceBytes * kPieceBytes);
+  }
   int fd_;
   std::string name_;
   std::string buffer_;
@@ -121,8 +137,8 @@ leveldb::Status PreallocatedLogEnv::NewWritableFile(const std::string& name,
   if (fd < 0) {
     return io_error(name, "open");
   }
-  auto log = std::make_unique<PreallocatedLog>(fd, name);
-  if (leveldb::Status s = log->reserve(kChunkBytes); !s.ok()) {
+  auto log = std::make_unique<PreallocatedLog>(fd, name);  // reserve(1): its first chunk
+  if (leveldb::Status s = log->reserve(1); !s.ok()) {
     return s;
   }
   // The new name must survive a crash too, or the records in it would be lost with it.

@@ -17,7 +17,8 @@ namespace wipam::driver {
 
 class PreallocatedLogEnv : public leveldb::EnvWrapper {
  public:
-  // How much a log grows by at a time: about 5,000 durable pairs' worth of records.
+  // How much a log grows by at a time: about 5,000 durable pairs' worth of records, or a
+  // sixteenth of the disk's free space when that is less.
   static constexpr std::size_t kChunkBytes = 1 << 20;
 
   PreallocatedLogEnv() : leveldb::EnvWrapper(leveldb::Env::Default()) {}
