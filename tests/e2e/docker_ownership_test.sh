@@ -50,18 +50,33 @@ cleanup() {
 trap cleanup EXIT
 
 # Every running container on the network: its address is unique among them and held by
-# the plugin. Prints the problems; succeeds iff there are none.
+# the plugin. Prints the problems; succeeds iff there are none. When a --restart container
+# exits, dockerd marks it running and restarting, with its old address, and sends the
+# ReleaseAddress before it clears that address; so a restarting container is skipped, and
+# an unheld address counts only if a second look, after a fresh read of the table, still
+# shows the container running with it.
 audit() {
   local held seen="" problems=0 c a
   held=" $(allocated) "
   for c in $(docker ps -q --filter "label=wipam-own=$$" --filter "network=$net"); do
-    a=$(ip_of "$c")
+    a=$(running_ip "$c")
     [ -z "$a" ] && continue  # between restarts: no endpoint
-    [[ "$held" == *" $a "* ]] || { echo "  not recorded: $c has $a"; problems=1; }
+    if [[ "$held" != *" $a "* ]]; then
+      sleep 0.5
+      held=" $(allocated) "
+      [ "$(running_ip "$c")" = "$a" ] && [[ "$held" != *" $a "* ]] &&
+        { echo "  not recorded: $c has $a"; problems=1; }
+    fi
     [[ "$seen" == *" $a "* ]] && { echo "  duplicate: $a"; problems=1; }
     seen="$seen $a "
   done
   return $problems
+}
+
+# The container's address on the network while it runs; nothing while it restarts.
+running_ip() {
+  docker inspect -f "{{if and .State.Running (not .State.Restarting)}}{{(index .NetworkSettings.Networks \"$net\").IPAddress}}{{end}}" \
+    "$1" 2>/dev/null
 }
 
 # Three loops of short-lived containers beside one loop of long-lived ones.
