@@ -32,7 +32,7 @@ void AddressCommands::run(RequestId id, const BindCommand& c) {
     return;
   }
   if (held->owner != c.owner) {
-    ctx_.record(c.address, c.owner, held->prefix_len);
+    ctx_.record(c.address, c.owner, held->prefix_len, held->shared);
   }
   ctx_.out.reply(id, Status());
 }
@@ -188,7 +188,7 @@ bool AddressCommands::try_claim(Pending& p, const ClaimCommand& c) {
   if (holder == ctx_.self()) {
     Status s = ctx_.space.claim(a);
     if (s.ok()) {
-      ctx_.record(a, c.owner.empty() ? a.to_string() : c.owner, c.address.prefix_len());
+      ctx_.record(a, c.owner.empty() ? a.to_string() : c.owner, c.address.prefix_len(), c.shared);
       ctx_.out.reply(p.id, Status(), {c.address});
     } else {
       ctx_.out.reply(p.id, Status::already_exists("address " + a.to_string() +
@@ -203,8 +203,26 @@ bool AddressCommands::try_claim(Pending& p, const ClaimCommand& c) {
                     (holder ? holder->to_string() : "") + "`";
     return false;
   }
-  p.waiting_for = requests_.ask_for_address(a, *holder);
+  p.waiting_for = requests_.ask_for_address(
+      a, *holder, c.shared ? std::optional<std::string>(c.owner) : std::nullopt);
   return false;
+}
+
+void AddressCommands::on_share_granted(PeerName from, const ShareGranted& m) {
+  const Address& a = m.address;
+  requests_.shared(from, a);
+  if (ctx_.ring.owner(a) == from && !ctx_.table.contains(a)) {
+    for (const Pending& p : pending_.items()) {
+      const auto* c = std::get_if<ClaimCommand>(&p.command);
+      if (c != nullptr && c->shared && c->owner == m.owner && c->address.address() == a) {
+        ctx_.record(a, c->owner, c->address.prefix_len(), /*shared=*/true);
+        break;
+      }
+    }
+  }
+  // What we hold there, so a grant nobody waited for any more is undone.
+  reservations_.granted(from);
+  retry();
 }
 
 // Idempotent for the same owner. Unlike Weave's script-era rule, an anonymous claim of a held
@@ -213,7 +231,7 @@ void AddressCommands::answer_held_claim(const Pending& p, const ClaimCommand& c,
                                         const Allocation& held) {
   Address a = c.address.address();
   std::string owner = c.owner.empty() ? a.to_string() : c.owner;
-  if (held.owner == owner && !c.owner.empty()) {
+  if ((held.owner == owner && !c.owner.empty()) || take_back_share(c, held)) {
     ctx_.out.reply(p.id, Status(), {c.address});
     return;
   }
@@ -221,6 +239,25 @@ void AddressCommands::answer_held_claim(const Pending& p, const ClaimCommand& c,
   std::string holder = held.owner == a.to_string() ? "" : " by " + held.owner;
   ctx_.out.reply(
       p.id, Status::already_exists("address " + a.to_string() + " is already in use" + holder));
+}
+
+// A shared claim of an address of our space that a sharer holds in our place, since we
+// released it: we hold it again, beside that sharer.
+bool AddressCommands::take_back_share(const ClaimCommand& c, const Allocation& held) {
+  Address a = c.address.address();
+  const Share* share = ctx_.shares.find(a);
+  if (!c.shared || share == nullptr || share->owner != c.owner || !is_peer_owner(held.owner)) {
+    return false;
+  }
+  std::optional<PeerName> sharer = owner_peer(held.owner);
+  if (!sharer) {
+    return false;
+  }
+  Share next = *share;
+  next.peers.insert(*sharer);
+  ctx_.record(a, c.owner, c.address.prefix_len(), /*shared=*/true);
+  ctx_.record_share(a, std::move(next));
+  return true;
 }
 
 Status AddressCommands::validate(const AllocateCommand& c) const {
@@ -234,6 +271,9 @@ Status AddressCommands::validate(const AllocateCommand& c) const {
 }
 
 Status AddressCommands::validate(const ClaimCommand& c) const {
+  if (c.shared && c.owner.empty()) {
+    return Status::invalid_argument("a shared claim must name its owner");
+  }
   if (!ctx_.universe.contains(c.address.address())) {
     return Status::invalid_argument("address " + c.address.address().to_string() +
                                     " is outside the allocation range " +

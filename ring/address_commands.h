@@ -39,6 +39,8 @@ class AddressCommands {
   void retry();
   // `from` has no space for `m.wanted`: claims of an address it holds fail; the rest retry.
   void on_space_denied(PeerName from, const SpaceDenied& m);
+  // `from` shares an address with us: a shared claim waiting for it gets it.
+  void on_share_granted(PeerName from, const ShareGranted& m);
   // Deferred commands past their deadline fail.
   void expire();
   // Every deferred command fails: the allocator is shutting down.
@@ -53,6 +55,7 @@ class AddressCommands {
   bool refused_for_conflict(const Pending& p);
   std::optional<Address> already_held(const AllocateCommand& c) const;
   void answer_held_claim(const Pending& p, const ClaimCommand& c, const Allocation& held);
+  bool take_back_share(const ClaimCommand& c, const Allocation& held);
   Status validate(const AllocateCommand& c) const;
   Status validate(const ClaimCommand& c) const;
 

@@ -1,5 +1,7 @@
 #include "ring/allocation_table.h"
 
+#include <string_view>
+
 namespace wipam::ring {
 namespace {
 
@@ -11,16 +13,25 @@ std::string peer_owner(PeerName peer) { return kPeerOwnerPrefix + peer.to_string
 
 bool is_peer_owner(const std::string& owner) { return owner.rfind(kPeerOwnerPrefix, 0) == 0; }
 
+std::optional<PeerName> owner_peer(const std::string& owner) {
+  if (!is_peer_owner(owner)) {
+    return std::nullopt;
+  }
+  Result<PeerName> name = PeerName::parse(owner.substr(std::string_view(kPeerOwnerPrefix).size()));
+  return name.ok() ? std::optional<PeerName>(*name) : std::nullopt;
+}
+
 // One lookup in each map: this runs for every allocation the peer makes.
-void AllocationTable::set(const Address& a, const std::string& owner, int prefix_len) {
-  auto [it, inserted] = allocations_.try_emplace(a, Allocation{owner, prefix_len});
+void AllocationTable::set(const Address& a, const std::string& owner, int prefix_len, bool shared) {
+  auto [it, inserted] = allocations_.try_emplace(a, Allocation{owner, prefix_len, shared});
   if (!inserted) {
     if (it->second.owner == owner) {
       it->second.prefix_len = prefix_len;
+      it->second.shared = shared;
       return;
     }
     drop_from_owner(it->second.owner, a);
-    it->second = {owner, prefix_len};
+    it->second = {owner, prefix_len, shared};
   }
   by_owner_[owner].insert(a);
   owners_.insert_or_assign(a, owner);

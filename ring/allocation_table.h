@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -21,17 +22,20 @@ inline constexpr std::size_t kMaxOwnerBytes = 1024;
 // (reservations.h): "peer:<name>".
 std::string peer_owner(PeerName peer);
 bool is_peer_owner(const std::string& owner);
+// The peer a "peer:<name>" owner names, or nullopt for any other owner.
+std::optional<PeerName> owner_peer(const std::string& owner);
 
 struct Allocation {
   std::string owner;
-  int prefix_len = 0;  // of the subnet it was handed out in
+  int prefix_len = 0;   // of the subnet it was handed out in
+  bool shared = false;  // by a shared claim: other peers may hold it too (shares.h)
   friend bool operator==(const Allocation&, const Allocation&) = default;
 };
 
 class AllocationTable {
  public:
   // Records `a` as held by `owner`, replacing whoever held it before.
-  void set(const Address& a, const std::string& owner, int prefix_len);
+  void set(const Address& a, const std::string& owner, int prefix_len, bool shared = false);
   // Forgets `a`; false if nobody held it.
   bool erase(const Address& a);
 

@@ -66,6 +66,12 @@ void Allocator::State::on_message(PeerName from, const PeerMessage& message) {
           bootstrap.on_paxos(from, m);
         } else if constexpr (std::is_same_v<T, HeldAddresses>) {
           reservations.on_held(from, m);
+        } else if constexpr (std::is_same_v<T, ShareRequest>) {
+          if (!reservations.share(from, m)) {
+            requests.answer(from, SpaceRequest{Range(m.address, m.address + 1)});
+          }
+        } else if constexpr (std::is_same_v<T, ShareGranted>) {
+          commands.on_share_granted(from, m);
         }
       },
       message);
@@ -114,12 +120,16 @@ Result<Effects> Allocator::start(Millis now, const Stored& stored) {
     ctx.ring = std::move(*restored->ring);
   }
   for (const auto& [a, allocation] : restored->allocations) {
-    ctx.table.set(a, allocation.owner, allocation.prefix_len);
+    ctx.table.set(a, allocation.owner, allocation.prefix_len, allocation.shared);
+  }
+  for (auto& [a, share] : restored->shares) {
+    ctx.shares.set(a, std::move(share));
   }
   for (StoreWrite& w : start_records(ctx.config.universe, ctx.config.self)) {
     ctx.out.write(std::move(w));
   }
   ctx.take_own_ranges();
+  s.reservations.check_shares();
   s.reservations.restore();
   s.bootstrap.start(restored->paxos);
   s.last_gossip = s.last_free_report = now;

@@ -20,14 +20,27 @@ std::string AllocatorContext::nick(PeerName p) const {
                                                      : p.to_string() + "(" + it->second + ")";
 }
 
-void AllocatorContext::record(const Address& a, const std::string& owner, int prefix_len) {
-  table.set(a, owner, prefix_len);  // replaces any earlier holder, as the put below does
-  out.write(allocation_write(a, {owner, prefix_len}));
+void AllocatorContext::record(const Address& a, const std::string& owner, int prefix_len,
+                              bool shared) {
+  table.set(a, owner, prefix_len, shared);  // replaces any earlier holder, as the put does
+  out.write(allocation_write(a, {owner, prefix_len, shared}));
 }
 
 void AllocatorContext::forget(const Address& a) {
   if (table.erase(a)) {
     out.write(allocation_delete(a));
+  }
+  forget_share(a);
+}
+
+void AllocatorContext::record_share(const Address& a, Share share) {
+  out.write(share_write(a, share));
+  shares.set(a, std::move(share));
+}
+
+void AllocatorContext::forget_share(const Address& a) {
+  if (shares.erase(a)) {
+    out.write(share_delete(a));
   }
 }
 
@@ -77,6 +90,11 @@ Status AllocatorContext::check_invariants() const {
       if (!space.is_allocated(a)) {
         return Status::internal("allocation " + a.to_string() + " is free in the space");
       }
+    }
+  }
+  for (const auto& [a, share] : shares.all()) {
+    if (!space.owns(a) || !table.contains(a)) {
+      return Status::internal("shared address " + a.to_string() + " is not held in our space");
     }
   }
   if (held_here != space.allocated_count()) {

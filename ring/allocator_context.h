@@ -17,6 +17,7 @@
 #include "ring/peer_name.h"
 #include "ring/ring.h"
 #include "ring/ring_conflicts.h"
+#include "ring/shares.h"
 #include "ring/space.h"
 #include "ring/status.h"
 #include "ring/store_records.h"
@@ -31,6 +32,7 @@ struct AllocatorContext {
   Ring ring;
   Space space;  // exactly the ranges the ring says this peer owns
   AllocationTable table;
+  Shares shares;  // addresses of our space other peers hold too
   std::set<PeerName> reachable;
   std::map<PeerName, std::string> nicknames;
   RingConflicts ring_conflicts;        // rings created apart; no new address while any stands
@@ -47,9 +49,13 @@ struct AllocatorContext {
   bool is_reachable(PeerName p) const { return reachable.contains(p); }
 
   // Records `a` for `owner` and writes it to the store (replacing any earlier holder).
-  void record(const Address& a, const std::string& owner, int prefix_len);
-  // Forgets `a` and deletes its record, if it was held.
+  void record(const Address& a, const std::string& owner, int prefix_len, bool shared = false);
+  // Forgets `a` and deletes its record, if it was held; and its share, if it was shared.
   void forget(const Address& a);
+  // Records who shares `a`, and writes it to the store.
+  void record_share(const Address& a, Share share);
+  // Forgets the share of `a` and deletes its record, if it was shared.
+  void forget_share(const Address& a);
 
   void persist_ring() { out.write(ring_write(ring)); }
   void broadcast_ring() {

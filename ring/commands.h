@@ -22,10 +22,13 @@ struct AllocateCommand {
   Cidr subnet;
   std::optional<Range> within;
 };
-// Exactly `address` for `owner` (the prefix of `address` is recorded with it).
+// Exactly `address` for `owner` (the prefix of `address` is recorded with it). A shared claim
+// (a named owner only) may also get an address another peer holds for that same owner: a
+// gateway every host's network names (shares.h).
 struct ClaimCommand {
   std::string owner;
   Cidr address;
+  bool shared = false;
 };
 // Frees `address`; when `owner` is given only if it still holds it. Idempotent.
 struct ReleaseCommand {

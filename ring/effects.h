@@ -52,6 +52,7 @@ enum class EventKind {
   kRingConflictEnded,  // that conflict is over
   kDonated,            // space given to another peer
   kRmpeer,             // a gone peer's ranges taken over
+  kShared,             // an address of our space shared with another peer, or handed to it
 };
 // The kind's name in logs ("event=donated"), stable across versions.
 constexpr const char* event_kind_name(EventKind kind) {
@@ -78,6 +79,8 @@ constexpr const char* event_kind_name(EventKind kind) {
       return "donated";
     case EventKind::kRmpeer:
       return "rmpeer";
+    case EventKind::kShared:
+      return "shared";
   }
   return "?";
 }

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ring/allocation_table.h"
 #include "ring/cbor.h"
 
 namespace wipam::ring {
@@ -16,13 +17,36 @@ enum class Tag : std::uint8_t {
   kSpaceDenied = 4,
   kPaxosUpdate = 5,
   kHeldAddresses = 6,
+  kShareRequest = 7,
+  kShareGranted = 8,
 };
+constexpr std::uint64_t kLastTag = 8;
 
 Result<std::vector<std::uint8_t>> decode_bytes(const json& j, const char* what) {
   if (!j.is_binary()) {
     return Status::corruption(std::string(what) + " is not a byte string");
   }
   return std::vector<std::uint8_t>(j.get_binary().begin(), j.get_binary().end());
+}
+
+// One held address: its bytes, or [bytes, owner] when it is held by a shared claim.
+Status decode_held_item(const json& item, HeldAddresses& held) {
+  if (!item.is_array()) {
+    Result<Address> a = decode_address(item);
+    WIPAM_RETURN_IF_ERROR(a.status());
+    held.addresses.push_back(*a);
+    return Status();
+  }
+  if (item.size() != 2 || !item[1].is_string() ||
+      item[1].get_ref<const std::string&>().size() > kMaxOwnerBytes ||
+      held.shared.size() >= kMaxSharedHeld) {
+    return Status::corruption("a shared held address is not a bounded [address, owner] pair");
+  }
+  Result<Address> a = decode_address(item[0]);
+  WIPAM_RETURN_IF_ERROR(a.status());
+  held.addresses.push_back(*a);
+  held.shared.insert_or_assign(*a, item[1].get<std::string>());
+  return Status();
 }
 
 Result<PeerMessage> decode_held(const json& body) {
@@ -32,13 +56,24 @@ Result<PeerMessage> decode_held(const json& body) {
   HeldAddresses held;
   held.addresses.reserve(body.size());
   for (const json& item : body) {
-    Result<Address> a = decode_address(item);
-    if (!a.ok()) {
-      return a.status();
-    }
-    held.addresses.push_back(*a);
+    WIPAM_RETURN_IF_ERROR(decode_held_item(item, held));
   }
   return PeerMessage(std::move(held));
+}
+
+// [address, owner]: the body of a share-request or share-granted.
+Result<PeerMessage> decode_share(Tag tag, const json& body) {
+  if (!body.is_array() || body.size() != 2 || !body[1].is_string() ||
+      body[1].get_ref<const std::string&>().size() > kMaxOwnerBytes) {
+    return Status::corruption("a share is not an [address, owner] pair");
+  }
+  Result<Address> a = decode_address(body[0]);
+  if (!a.ok()) {
+    return a.status();
+  }
+  std::string owner = body[1].get<std::string>();
+  return tag == Tag::kShareRequest ? PeerMessage(ShareRequest{*a, std::move(owner)})
+                                   : PeerMessage(ShareGranted{*a, std::move(owner)});
 }
 
 Result<PeerMessage> decode_body(Tag tag, const json& body) {
@@ -64,6 +99,9 @@ Result<PeerMessage> decode_body(Tag tag, const json& body) {
     }
     case Tag::kHeldAddresses:
       return decode_held(body);
+    case Tag::kShareRequest:
+    case Tag::kShareGranted:
+      return decode_share(tag, body);
   }
   return Status::corruption("unknown message type " + std::to_string(static_cast<int>(tag)));
 }
@@ -81,9 +119,17 @@ struct Encoder {
   json operator()(const HeldAddresses& m) const {
     json list = json::array();
     for (const Address& a : m.addresses) {
-      list.push_back(encode_address(a));
+      auto shared = m.shared.find(a);
+      list.push_back(shared == m.shared.end() ? encode_address(a)
+                                              : json::array({encode_address(a), shared->second}));
     }
     return {Tag::kHeldAddresses, std::move(list)};
+  }
+  json operator()(const ShareRequest& m) const {
+    return {Tag::kShareRequest, {encode_address(m.address), m.owner}};
+  }
+  json operator()(const ShareGranted& m) const {
+    return {Tag::kShareGranted, {encode_address(m.address), m.owner}};
   }
 };
 
@@ -98,9 +144,10 @@ Result<PeerMessage> decode_message(std::span<const std::uint8_t> bytes) {
     return Status::corruption("message of " + std::to_string(bytes.size()) +
                               " bytes exceeds the limit");
   }
-  // [type, body]: the longest list is held-addresses'; ring and paxos state are byte strings.
+  // [type, body]: the longest list is held-addresses' (a shared one is a pair: two items
+  // more); ring and paxos state are byte strings.
   static constexpr CborLimits kLimits{kMaxMessageBytes, kMaxCborDepth, kMaxHeldAddresses,
-                                      kMaxHeldAddresses + 8};
+                                      kMaxHeldAddresses + 3 * kMaxSharedHeld + 8};
   Result<json> parsed = parse_cbor(bytes, kLimits);
   if (!parsed.ok()) {
     return parsed.status().with_context("message refused");
@@ -110,15 +157,16 @@ Result<PeerMessage> decode_message(std::span<const std::uint8_t> bytes) {
   }
   const json& j = *parsed;
   auto tag = j[0].get<std::uint64_t>();
-  if (tag < 1 || tag > 6) {
+  if (tag < 1 || tag > kLastTag) {
     return Status::corruption("unknown message type " + std::to_string(tag));
   }
   return decode_body(static_cast<Tag>(tag), j[1]);
 }
 
 const char* message_name(const PeerMessage& message) {
-  static constexpr const char* kNames[] = {"ring-update",  "ring-request", "space-request",
-                                           "space-denied", "paxos-update", "held-addresses"};
+  static constexpr const char* kNames[] = {"ring-update",   "ring-request", "space-request",
+                                           "space-denied",  "paxos-update", "held-addresses",
+                                           "share-request", "share-granted"};
   return kNames[message.index()];
 }
 

@@ -7,7 +7,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <span>
+#include <string>
 #include <variant>
 #include <vector>
 
@@ -51,17 +53,38 @@ struct PaxosUpdate {
 // Every address the sender still holds inside ranges the receiver now owns (after a ring
 // conflict or an rmpeer of a peer that was alive). The receiver reserves exactly this set
 // for the sender, replacing what the sender told it before.
+// Of those, the ones held by a shared claim (shares.h) come with its owner, so that a new
+// owner of their range can tell several peers sharing one from a duplicate.
 struct HeldAddresses {
   std::vector<Address> addresses;
+  std::map<Address, std::string> shared = {};  // address -> owner, for some of `addresses`
   friend bool operator==(const HeldAddresses&, const HeldAddresses&) = default;
 };
 
-using PeerMessage =
-    std::variant<RingUpdate, RingRequest, SpaceRequest, SpaceDenied, PaxosUpdate, HeldAddresses>;
+// Asks the receiver, whose space holds `address`, to share it with the sender for `owner` (a
+// claim that several peers may hold at once, such as a gateway every host names). Granted
+// iff the receiver holds it for that owner; free, it is handed over as for a SpaceRequest of
+// the one address; otherwise denied with a SpaceDenied.
+struct ShareRequest {
+  Address address;
+  std::string owner;
+  friend bool operator==(const ShareRequest&, const ShareRequest&) = default;
+};
+
+// The sender shares `address` for `owner` with the receiver, which may now hold it too.
+struct ShareGranted {
+  Address address;
+  std::string owner;
+  friend bool operator==(const ShareGranted&, const ShareGranted&) = default;
+};
+
+using PeerMessage = std::variant<RingUpdate, RingRequest, SpaceRequest, SpaceDenied, PaxosUpdate,
+                                 HeldAddresses, ShareRequest, ShareGranted>;
 
 // Limits that keep a hostile peer from making us allocate without bound.
 inline constexpr std::size_t kMaxMessageBytes = 16 * 1024 * 1024;
 inline constexpr std::size_t kMaxHeldAddresses = 65536;
+inline constexpr std::size_t kMaxSharedHeld = 1024;  // of those, with their owners
 
 std::vector<std::uint8_t> encode_message(const PeerMessage& message);
 Result<PeerMessage> decode_message(std::span<const std::uint8_t> bytes);

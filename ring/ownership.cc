@@ -34,6 +34,7 @@ void Ownership::on_ring(PeerName from, const RingUpdate& m, bool reply_if_behind
                      "ring received from " + ctx_.nick(from));
     }
     apply(*outcome);
+    reservations_.ring_changed();
     ctx_.persist_ring();
     changed_();
   }

@@ -19,6 +19,9 @@ void Reservations::release(const Address& a) {
     return;
   }
   if (ctx_.space.owns(a)) {
+    if (hand_to_sharer(a)) {
+      return;
+    }
     // Every held address in our space is allocated there (check_invariants).
     ctx_.out.expect_ok(ctx_.space.free(a), "space.free", a);
   } else if (std::optional<PeerName> owner = ctx_.ring.owner(a)) {
@@ -38,6 +41,8 @@ std::vector<Cidr> Reservations::release_all(const std::string& owner) {
 void Reservations::give_up(const Range& lost) {
   std::vector<Address> held = ctx_.table.in_range(lost);
   for (const Address& a : held) {
+    // Every holder, sharers too, tells the new owner what it holds, shared or not.
+    ctx_.forget_share(a);
     if (ctx_.space.is_allocated(a)) {
       // Owned and allocated, just checked: freeing it cannot fail.
       ctx_.out.expect_ok(ctx_.space.free(a), "space.free", a);
@@ -65,6 +70,17 @@ void Reservations::give_up(const Range& lost) {
   }
 }
 
+void Reservations::ring_changed() {
+  for (const auto& [a, allocation] : ctx_.table.all()) {
+    if (!is_peer_owner(allocation.owner) && !ctx_.space.owns(a)) {
+      std::optional<PeerName> owner = ctx_.ring.owner(a);
+      if (owner && *owner != ctx_.self()) {
+        tell(*owner);
+      }
+    }
+  }
+}
+
 void Reservations::on_held(PeerName from, const HeldAddresses& m) {
   std::string owner = peer_owner(from);
   std::set<Address> wanted;
@@ -72,6 +88,15 @@ void Reservations::on_held(PeerName from, const HeldAddresses& m) {
     if (ctx_.space.owns(a)) {
       wanted.insert(a);
     }
+  }
+  std::vector<Address> unshared;
+  for (const auto& [a, share] : ctx_.shares.all()) {
+    if (share.peers.contains(from) && !wanted.contains(a)) {
+      unshared.push_back(a);
+    }
+  }
+  for (const Address& a : unshared) {
+    unshare(a, from);
   }
   if (const std::set<Address>* current = ctx_.table.addresses_of(owner)) {
     std::set<Address> previous = *current;
@@ -82,17 +107,112 @@ void Reservations::on_held(PeerName from, const HeldAddresses& m) {
     }
   }
   for (const Address& a : wanted) {
+    auto shared = m.shared.find(a);
+    if (shared != m.shared.end()) {
+      hold_shared(from, a, shared->second);
+      continue;
+    }
     const Allocation* held = ctx_.table.find(a);
     if (held == nullptr) {
       // Owned and held by nobody, so free in the space (check_invariants).
       ctx_.out.expect_ok(ctx_.space.claim(a), "space.claim", a);
       ctx_.record(a, owner, a.bits());
-    } else if (held->owner != owner) {
-      ctx_.report_conflict(EventKind::kDuplicate, "address " + a.to_string() +
-                                                      " is held both here by " + held->owner +
-                                                      " and by peer " + ctx_.nick(from));
+    } else if (held->owner != owner && !ctx_.shares.shared_with(a, from)) {
+      report_duplicate(from, a, *held);
     }
   }
+}
+
+// `from` holds `a`, of our space, by a shared claim for `owner` (a range that moved to us
+// after it was shared): it shares it with whoever else holds it for that owner.
+void Reservations::hold_shared(PeerName from, const Address& a, const std::string& owner) {
+  const Allocation* held = ctx_.table.find(a);
+  const Share* share = ctx_.shares.find(a);
+  if (held == nullptr) {
+    ctx_.out.expect_ok(ctx_.space.claim(a), "space.claim", a);
+    ctx_.record(a, peer_owner(from), a.bits());
+    ctx_.record_share(a, Share{owner, {}});
+    return;
+  }
+  bool same_owner = share != nullptr ? share->owner == owner : held->shared && held->owner == owner;
+  if (!same_owner) {
+    report_duplicate(from, a, *held);
+    return;
+  }
+  if (held->owner == peer_owner(from) || (share != nullptr && share->peers.contains(from))) {
+    return;
+  }
+  Share next = share != nullptr ? *share : Share{owner, {}};
+  next.peers.insert(from);
+  ctx_.record_share(a, std::move(next));
+}
+
+void Reservations::report_duplicate(PeerName from, const Address& a, const Allocation& held) {
+  ctx_.report_conflict(EventKind::kDuplicate, "address " + a.to_string() +
+                                                  " is held both here by " + held.owner +
+                                                  " and by peer " + ctx_.nick(from));
+}
+
+bool Reservations::share(PeerName from, const ShareRequest& m) {
+  const Address& a = m.address;
+  const Allocation* held = ctx_.space.owns(a) ? ctx_.table.find(a) : nullptr;
+  if (held == nullptr || from == ctx_.self()) {
+    return false;
+  }
+  // Never a reservation's or an anonymous allocation's owner: those name one holder.
+  const Share* share = ctx_.shares.find(a);
+  bool same_owner =
+      share != nullptr ? share->owner == m.owner : held->shared && held->owner == m.owner;
+  if (!same_owner || is_peer_owner(m.owner) || m.owner == a.to_string()) {
+    return false;
+  }
+  Share next = share != nullptr ? *share : Share{m.owner, {}};
+  if (held->owner != peer_owner(from)) {
+    next.peers.insert(from);
+  }
+  if (share == nullptr || next != *share) {
+    ctx_.out.event(EventLevel::kInfo, EventKind::kShared,
+                   "shared " + a.to_string() + " (" + m.owner + ") with " + ctx_.nick(from));
+    ctx_.record_share(a, std::move(next));
+  }
+  ctx_.out.unicast(from, ShareGranted{a, m.owner});
+  return true;
+}
+
+void Reservations::check_shares() {
+  std::vector<Address> stale;
+  for (const auto& [a, share] : ctx_.shares.all()) {
+    if (!ctx_.space.owns(a) || !ctx_.table.contains(a)) {
+      stale.push_back(a);
+    }
+  }
+  for (const Address& a : stale) {
+    ctx_.forget_share(a);
+  }
+}
+
+// `a`, in our space, is being released by its holder here: true iff another peer still
+// shares it, which then holds it in its place (reserved for it, as a `peer:` owner).
+bool Reservations::hand_to_sharer(const Address& a) {
+  const Share* share = ctx_.shares.find(a);
+  if (share == nullptr || share->peers.empty()) {
+    return false;
+  }
+  Share next = *share;
+  PeerName heir = *next.peers.begin();
+  next.peers.erase(next.peers.begin());
+  ctx_.record(a, peer_owner(heir), ctx_.table.find(a)->prefix_len);
+  ctx_.record_share(a, std::move(next));
+  ctx_.out.event(
+      EventLevel::kInfo, EventKind::kShared,
+      "released " + a.to_string() + " here; kept for " + ctx_.nick(heir) + ", which shares it");
+  return true;
+}
+
+void Reservations::unshare(const Address& a, PeerName peer) {
+  Share next = *ctx_.shares.find(a);
+  next.peers.erase(peer);
+  ctx_.record_share(a, std::move(next));
 }
 
 void Reservations::peer_up(PeerName peer) {
@@ -130,6 +250,9 @@ void Reservations::sync(PeerName owner) {
     if (!ctx_.space.owns(a) && !is_peer_owner(allocation.owner) && ctx_.ring.owner(a) == owner &&
         held.addresses.size() < kMaxHeldAddresses) {
       held.addresses.push_back(a);
+      if (allocation.shared && held.shared.size() < kMaxSharedHeld) {
+        held.shared.emplace(a, allocation.owner);
+      }
     }
   }
   ctx_.out.unicast(owner, std::move(held));

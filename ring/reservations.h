@@ -3,7 +3,8 @@
 // was alive); the holder tells the new owner every address it holds there (HeldAddresses), and
 // the owner reserves exactly those under "peer:<holder>" so it never hands them out.
 // Releasing goes through here too: an address held in another peer's range is freed by
-// telling that peer. Owned by the allocator; loop-confined.
+// telling that peer. So do shares (shares.h): the holder grants them, and its release of a
+// shared address hands it to a sharer. Owned by the allocator; loop-confined.
 #pragma once
 
 #include <set>
@@ -31,8 +32,20 @@ class Reservations {
   // the new owner to reserve them); reservations we kept there for other peers are dropped
   // (those peers tell the new owner themselves).
   void give_up(const Range& lost);
+  // The ring changed hands somewhere: the owner of a range where we hold an address may be
+  // new (another peer's rmpeer, say), and it hears what we hold there.
+  void ring_changed();
   // `from` tells us every address it holds in ranges we own; we reserve exactly those.
   void on_held(PeerName from, const HeldAddresses& m);
+
+  // `from` asks to share an address of our space: true iff answered here, granted (we hold
+  // it for the owner it names); otherwise the caller answers it as a SpaceRequest for that
+  // one address, which hands it over if it is free and denies it if not.
+  bool share(PeerName from, const ShareRequest& m);
+  // `holder` granted us a share (or holds something we claimed): it hears what we hold.
+  void granted(PeerName holder) { tell(holder); }
+  // Drops the shares of `a` (after a restore) unless it is held in our space.
+  void check_shares();
 
   // `peer` is up: it hears what we hold in its ranges, if anything.
   void peer_up(PeerName peer);
@@ -42,6 +55,10 @@ class Reservations {
   void flush();
 
  private:
+  bool hand_to_sharer(const Address& a);
+  void hold_shared(PeerName from, const Address& a, const std::string& owner);
+  void report_duplicate(PeerName from, const Address& a, const Allocation& held);
+  void unshare(const Address& a, PeerName peer);
   void tell(PeerName owner);
   void sync(PeerName owner);
 

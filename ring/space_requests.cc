@@ -32,15 +32,28 @@ AskResult SpaceRequests::ask(const Range& wanted) {
   return {AskOutcome::kNoDonorYet, "free space in " + wanted.to_string()};
 }
 
-std::string SpaceRequests::ask_for_address(const Address& a, PeerName holder) {
+std::string SpaceRequests::ask_for_address(const Address& a, PeerName holder,
+                                           const std::optional<std::string>& share_for) {
   Range single(a, a + 1);
   SpaceAsk& ask = asks_[single];
   if (!ask.donor) {
     ask.donor = holder;
     ask.sent_at = ctx_.now;
-    ctx_.out.unicast(holder, SpaceRequest{single});
+    if (share_for) {
+      ctx_.out.unicast(holder, ShareRequest{a, *share_for});
+    } else {
+      ctx_.out.unicast(holder, SpaceRequest{single});
+    }
   }
-  return "peer " + ctx_.nick(holder) + " to hand over " + a.to_string();
+  return "peer " + ctx_.nick(holder) + (share_for ? " to share " : " to hand over ") +
+         a.to_string();
+}
+
+void SpaceRequests::shared(PeerName from, const Address& a) {
+  auto it = asks_.find(Range(a, a + 1));
+  if (it != asks_.end() && it->second.donor == from) {
+    asks_.erase(it);
+  }
 }
 
 void SpaceRequests::denied(PeerName from, const Range& wanted) {

@@ -46,7 +46,11 @@ class SpaceRequests {
   // Asks a peer for space in `wanted` unless a request is in flight already.
   AskResult ask(const Range& wanted);
   // Asks `holder`, which owns `a`, to hand it over unless it has been asked; what we wait for.
-  std::string ask_for_address(const Address& a, PeerName holder);
+  // With `share_for`, asks it to share `a` if it holds it for that owner (ShareRequest).
+  std::string ask_for_address(const Address& a, PeerName holder,
+                              const std::optional<std::string>& share_for = std::nullopt);
+  // `from` shared `a` with us: the ask for it is over.
+  void shared(PeerName from, const Address& a);
   // `from` has nothing for `wanted`. An ask for a single address ends there (its holder
   // has it in use); any other goes on to the next donor.
   void denied(PeerName from, const Range& wanted);

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <set>
 #include <span>
+
+#include "ring/messages.h"
 
 namespace wipam::ring {
 namespace {
@@ -57,16 +60,13 @@ Status restore_paxos(const Stored& stored, Restored& out) {
   return Status();
 }
 
-}  // namespace
-
-std::string allocation_key(const Address& address) {
-  return std::string(kAllocationPrefix) + (address.is_v4() ? "4" : "6") + to_hex(address.value());
+std::string address_key(const char* prefix, const Address& address) {
+  return std::string(prefix) + (address.is_v4() ? "4" : "6") + to_hex(address.value());
 }
 
-std::optional<Address> address_from_key(const std::string& key) {
-  // "a/" + family digit + 32 hex digits.
-  if (key.size() != 35 || key.rfind(kAllocationPrefix, 0) != 0 ||
-      (key[2] != '4' && key[2] != '6')) {
+// `prefix` (two characters) + family digit + 32 hex digits.
+std::optional<Address> address_in_key(const char* prefix, const std::string& key) {
+  if (key.size() != 35 || key.rfind(prefix, 0) != 0 || (key[2] != '4' && key[2] != '6')) {
     return std::nullopt;
   }
   Uint128 v = 0;
@@ -85,8 +85,75 @@ std::optional<Address> address_from_key(const std::string& key) {
   return Address::v6(v);
 }
 
+// The peer names of a share record, after its count; false unless exactly `count` of them
+// precede the owner, each in canonical form, ascending.
+bool parse_share_peers(const std::string& value, std::size_t& at, std::size_t count,
+                       std::set<PeerName>& peers) {
+  for (std::size_t i = 0; i < count; ++i) {
+    std::size_t end = value.find(' ', at);
+    if (end == std::string::npos) {
+      return false;
+    }
+    std::string text = value.substr(at, end - at);
+    Result<PeerName> name = PeerName::parse(text);
+    if (!name.ok() || name->to_string() != text || (!peers.empty() && *name <= *peers.rbegin())) {
+      return false;
+    }
+    peers.insert(*name);
+    at = end + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string allocation_key(const Address& address) {
+  return address_key(kAllocationPrefix, address);
+}
+
+std::optional<Address> address_from_key(const std::string& key) {
+  return address_in_key(kAllocationPrefix, key);
+}
+
+std::string share_key(const Address& address) { return address_key(kSharePrefix, address); }
+
+std::string share_value(const Share& share) {
+  std::string value = std::to_string(share.peers.size());
+  for (PeerName p : share.peers) {
+    value += " " + p.to_string();
+  }
+  return value + " " + share.owner;
+}
+
+Result<std::pair<Address, Share>> decode_share(const std::string& key, const std::string& value,
+                                               const Range& universe) {
+  std::optional<Address> a = address_in_key(kSharePrefix, key);
+  std::size_t count = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), count);
+  std::size_t at = static_cast<std::size_t>(end - value.data());
+  Share share;
+  bool ok = a && universe.contains(*a) && ec == std::errc() && at > 0 && at < value.size() &&
+            value[at] == ' ' && count <= kMaxHeldAddresses &&
+            parse_share_peers(value, ++at, count, share.peers) && at < value.size() &&
+            value.size() - at <= kMaxOwnerBytes;
+  if (!ok) {
+    return Status::corruption("stored share " + key + " = '" + value +
+                              "' is not well formed; restore the store from a backup or "
+                              "remove the key");
+  }
+  share.owner = value.substr(at);
+  return std::pair(*a, std::move(share));
+}
+
+StoreWrite share_write(const Address& a, const Share& share) {
+  return {share_key(a), share_value(share)};
+}
+
+StoreWrite share_delete(const Address& a) { return {share_key(a), std::nullopt}; }
+
 std::string allocation_value(const Allocation& allocation) {
-  return std::to_string(allocation.prefix_len) + " " + allocation.owner;
+  return std::to_string(allocation.prefix_len) + (allocation.shared ? "s " : " ") +
+         allocation.owner;
 }
 
 Result<std::pair<Address, Allocation>> decode_allocation(const std::string& key,
@@ -95,8 +162,13 @@ Result<std::pair<Address, Allocation>> decode_allocation(const std::string& key,
   std::optional<Address> a = address_from_key(key);
   auto space_at = value.find(' ');
   int prefix_len = -1;
+  bool shared = false;
   if (space_at != std::string::npos) {
-    std::from_chars(value.data(), value.data() + space_at, prefix_len);
+    auto [end, ec] = std::from_chars(value.data(), value.data() + space_at, prefix_len);
+    shared = end == value.data() + space_at - 1 && *end == 's';
+    if (ec != std::errc() || (end != value.data() + space_at && !shared)) {
+      prefix_len = -1;
+    }
   }
   if (!a || space_at == std::string::npos || prefix_len < 0 || prefix_len > a->bits() ||
       value.size() - space_at - 1 > kMaxOwnerBytes || !universe.contains(*a)) {
@@ -104,7 +176,7 @@ Result<std::pair<Address, Allocation>> decode_allocation(const std::string& key,
                               "' is not well formed; restore the store from a backup or "
                               "remove the key");
   }
-  return std::pair(*a, Allocation{value.substr(space_at + 1), prefix_len});
+  return std::pair(*a, Allocation{value.substr(space_at + 1), prefix_len, shared});
 }
 
 StoreWrite allocation_write(const Address& a, const Allocation& allocation) {
@@ -180,6 +252,12 @@ Result<Restored> restore(const Stored& stored, const Range& universe, PeerName s
         decode_allocation(it->first, it->second, universe);
     WIPAM_RETURN_IF_ERROR(allocation.status());
     out.allocations.push_back(std::move(*allocation));
+  }
+  for (auto it = stored.lower_bound(kSharePrefix);
+       it != stored.end() && it->first.rfind(kSharePrefix, 0) == 0; ++it) {
+    Result<std::pair<Address, Share>> share = decode_share(it->first, it->second, universe);
+    WIPAM_RETURN_IF_ERROR(share.status());
+    out.shares.push_back(std::move(*share));
   }
   return out;
 }

@@ -16,14 +16,16 @@
 #include "ring/paxos.h"
 #include "ring/peer_name.h"
 #include "ring/ring.h"
+#include "ring/shares.h"
 #include "ring/status.h"
 
 namespace wipam::ring {
 
-// The store's content: every key the allocator wrote (keys begin "a/", "m/").
+// The store's content: every key the allocator wrote (keys begin "a/", "s/", "m/").
 using Stored = std::map<std::string, std::string>;
 
 inline constexpr const char* kAllocationPrefix = "a/";     // one key per held address
+inline constexpr const char* kSharePrefix = "s/";          // one key per shared address
 inline constexpr const char* kRingKey = "m/ring";          // Ring::encode()
 inline constexpr const char* kIdentityKey = "m/identity";  // identity_value()
 inline constexpr const char* kPaxosKey = "m/paxos";        // Paxos::encode_persistent()
@@ -32,7 +34,8 @@ inline constexpr const char* kUniverseKey = "m/universe";  // the allocation ran
 // "a/<family digit><32 hex digits>", and back (nullopt for anything else).
 std::string allocation_key(const Address& address);
 std::optional<Address> address_from_key(const std::string& key);
-// "<prefix length> <owner>".
+// "<prefix length> <owner>", or "<prefix length>s <owner>" for a shared claim's. A version
+// from before shares reads the latter as a plain allocation.
 std::string allocation_value(const Allocation& allocation);
 // The allocation a record holds. kCorruption, naming the key, unless it is well formed and
 // inside `universe`.
@@ -42,6 +45,15 @@ Result<std::pair<Address, Allocation>> decode_allocation(const std::string& key,
 
 StoreWrite allocation_write(const Address& a, const Allocation& allocation);
 StoreWrite allocation_delete(const Address& a);
+
+// "s/<family digit><32 hex digits>" = "<number of peers> <peer name>... <owner>".
+std::string share_key(const Address& address);
+std::string share_value(const Share& share);
+// kCorruption, naming the key, unless it is well formed and inside `universe`.
+Result<std::pair<Address, Share>> decode_share(const std::string& key, const std::string& value,
+                                               const Range& universe);
+StoreWrite share_write(const Address& a, const Share& share);
+StoreWrite share_delete(const Address& a);
 StoreWrite ring_write(const Ring& ring);
 StoreWrite paxos_write(const PaxosPersistent& promised);
 
@@ -67,9 +79,11 @@ struct Restored {
   std::optional<Ring> ring;  // none on a first start
   PaxosPersistent paxos;     // what we promised before a restart
   std::vector<std::pair<Address, Allocation>> allocations;
+  std::vector<std::pair<Address, Share>> shares;
 };
 // Reads every record of `stored`; kCorruption naming the first bad key (ring, consensus state,
-// then allocations in key order) if any is not well formed or belongs to another range.
+// then allocations and shares in key order) if any is not well formed or belongs to another
+// range.
 Result<Restored> restore(const Stored& stored, const Range& universe, PeerName self);
 
 }  // namespace wipam::ring

@@ -4,144 +4,23 @@
 #include "ring/allocator.h"
 
 #include <algorithm>
-#include <deque>
-#include <map>
-#include <memory>
 #include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "tests/ring/hand_peers.h"
+
 namespace wipam::ring {
 namespace {
 
-Cidr cidr(const char* text) { return *Cidr::parse(text); }
-Address addr(const char* text) { return *Address::parse(text); }
-
-// A few peers on a perfect network: every message arrives, in order, when run() is called.
-class Peers {
- public:
-  Peers(int count, InitMode init, const char* universe = "10.32.0.0/16") {
-    for (int i = 1; i <= count; ++i) {
-      AllocatorConfig c;
-      c.self = {PeerName(i), "p" + std::to_string(i), static_cast<std::uint64_t>(i)};
-      c.universe = cidr(universe);
-      c.init = init;
-      peers_.emplace(PeerName(i), std::make_unique<Allocator>(c));
-      EXPECT_TRUE(take(PeerName(i), peer(i).start(now_, {})));
-    }
-  }
-
-  Allocator& peer(int i) { return *peers_.at(PeerName(i)); }
-  std::map<std::string, std::string>& store(int i) { return stores_[PeerName(i)]; }
-  Millis now() const { return now_; }
-
-  // Brings every peer up to every other one.
-  void connect() {
-    for (auto& [name, a] : peers_) {
-      for (auto& [other, b] : peers_) {
-        if (name != other) {
-          take(name, a->peer_up(now_, {other, "p" + other.to_string(), other.value()}));
-        }
-      }
-    }
-    run();
-  }
-  // Submits a command at peer `i`; its reply, if it came within `limit`.
-  std::optional<Reply> call(int i, const Command& command, Millis limit = Millis{5000}) {
-    RequestId id = next_id_++;
-    take(PeerName(i), peer(i).command(now_, id, command));
-    run(limit, id);
-    return reply(id);
-  }
-  // Delivers messages and ticks every 100 ms, for `limit` or until `id` is answered.
-  void run(Millis limit = Millis{0}, RequestId id = 0) {
-    Millis end = now_ + limit;
-    deliver();
-    while (now_ < end && (id == 0 || !reply(id))) {
-      now_ += Millis{100};
-      for (auto& [name, a] : peers_) {
-        take(name, a->tick(now_));
-      }
-      deliver();
-    }
-  }
-  std::optional<Reply> reply(RequestId id) const {
-    auto it = replies_.find(id);
-    return it == replies_.end() ? std::nullopt : std::optional(it->second);
-  }
-  bool saw_event(EventKind kind) const {
-    for (const Event& e : events_) {
-      if (e.kind == kind) {
-        return true;
-      }
-    }
-    return false;
-  }
-  bool take(PeerName from, Result<Effects> fx) {
-    if (!fx.ok()) {
-      return false;
-    }
-    for (const StoreWrite& w : fx->writes) {
-      if (w.value) {
-        stores_[from][w.key] = *w.value;
-      } else {
-        stores_[from].erase(w.key);
-      }
-    }
-    for (OutgoingMessage& m : fx->messages) {
-      queue_.push_back({from, std::move(m)});
-    }
-    for (Reply& r : fx->replies) {
-      replies_[r.id] = std::move(r);
-    }
-    events_.insert(events_.end(), fx->events.begin(), fx->events.end());
-    return true;
-  }
-
- private:
-  void deliver() {
-    while (!queue_.empty()) {
-      auto [from, m] = std::move(queue_.front());
-      queue_.pop_front();
-      for (auto& [name, a] : peers_) {
-        if (name != from && (m.delivery != Delivery::kUnicast || m.to == name)) {
-          take(name, a->message(now_, from, m.message));
-        }
-      }
-    }
-  }
-
-  Millis now_{1000};
-  RequestId next_id_ = 1;
-  std::map<PeerName, std::unique_ptr<Allocator>> peers_;
-  std::map<PeerName, std::map<std::string, std::string>> stores_;
-  std::deque<std::pair<PeerName, OutgoingMessage>> queue_;
-  std::map<RequestId, Reply> replies_;
-  std::vector<Event> events_;
-};
-
-SeedInit seeds(int count) {
-  SeedInit s;
-  for (int i = 1; i <= count; ++i) {
-    s.seeds.push_back(PeerName(i));
-  }
-  return s;
-}
-
-AllocateCommand allocate(const std::string& owner, const char* subnet) {
-  return {owner, cidr(subnet), std::nullopt};
-}
-
-std::string first(const std::optional<Reply>& r) {
-  if (!r) {
-    return "(no reply)";
-  }
-  return r->status.ok() && !r->addresses.empty() ? r->addresses.front().to_string()
-                                                 : r->status.to_string();
-}
+using hand::addr;
+using hand::allocate;
+using hand::cidr;
+using hand::first;
+using hand::Peers;
+using hand::seeds;
 
 TEST(AllocatorTest, AllocateHandsOutTheLowestFreeHostAndStoresIt) {
   Peers net(1, seeds(1));

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "ring/allocation_table.h"
 #include "tests/ring/hostile_cbor.h"
 
 namespace wipam::ring {
@@ -34,6 +35,9 @@ TEST(MessagesTest, EveryMessageRoundTrips) {
       HeldAddresses{{addr("10.32.0.1"), addr("10.32.0.9")}},
       SpaceRequest{Range(addr("fd00::"), addr("fd00::1:0"))},
       HeldAddresses{},
+      HeldAddresses{{addr("10.32.0.1"), addr("10.32.5.1")}, {{addr("10.32.5.1"), "gateway:g"}}},
+      ShareRequest{addr("10.32.5.1"), "gateway:weave-10.32.5.0/24"},
+      ShareGranted{addr("fd00::1"), "gateway:weave-fd00::/64"},
   };
   for (const PeerMessage& m : messages) {
     EXPECT_EQ(round_trip(m), m) << message_name(m);
@@ -43,6 +47,8 @@ TEST(MessagesTest, EveryMessageRoundTrips) {
 TEST(MessagesTest, NamesAreStable) {
   EXPECT_STREQ(message_name(RingUpdate{}), "ring-update");
   EXPECT_STREQ(message_name(HeldAddresses{}), "held-addresses");
+  EXPECT_STREQ(message_name(ShareRequest{}), "share-request");
+  EXPECT_STREQ(message_name(ShareGranted{}), "share-granted");
 }
 
 TEST(MessagesTest, EmptyAndTruncatedInputIsRefused) {
@@ -136,6 +142,24 @@ TEST(MessagesTest, TheLongestHeldAddressesStillDecode) {
   EXPECT_EQ(round_trip(most), PeerMessage(most));
   most.addresses.push_back(addr("11.0.0.1"));
   EXPECT_EQ(decode_message(encode_message(most)).status().code(), Code::kCorruption);
+}
+
+TEST(MessagesTest, AShareIsAnAddressAndABoundedOwnerOrRefused) {
+  using nlohmann::json;
+  json a = json::binary(address_bytes(4, 1));
+  for (const json& j :
+       {json::array({7, json::array({a})}), json::array({7, json::array({a, 5})}),
+        json::array({8, json::array({"x", "owner"})}), json::array({7, "x"}),
+        json::array({8, json::array({a, "o", "extra"})}),
+        json::array({6, json::array({json::array({a})})}),
+        json::array({6, json::array({json::array({a, 5})})}),
+        json::array({6, json::array({json::array({"x", "owner"})})}),
+        json::array({7, json::array({a, json(std::string(kMaxOwnerBytes + 1, 'o'))})})}) {
+    EXPECT_EQ(decode_message(json::to_cbor(j)).status().code(), Code::kCorruption) << j.dump();
+  }
+  Result<PeerMessage> longest = decode_message(
+      json::to_cbor(json::array({7, json::array({a, json(std::string(kMaxOwnerBytes, 'o'))})})));
+  EXPECT_TRUE(longest.ok()) << longest.status().to_string();
 }
 
 }  // namespace

@@ -38,6 +38,34 @@ TEST(StoreRecordsTest, AnAllocationValueRoundTripsAndABadOneNamesItsKey) {
     EXPECT_NE(refused.status().message().find(key), std::string::npos);
   }
   EXPECT_FALSE(decode_allocation(allocation_key(addr("10.99.0.5")), "16 x", universe()).ok());
+  Allocation gateway{"gateway:weave-10.32.5.0/24", 24, /*shared=*/true};
+  EXPECT_EQ(allocation_value(gateway), "24s gateway:weave-10.32.5.0/24");
+  EXPECT_EQ(decode_allocation(key, allocation_value(gateway), universe())->second, gateway);
+  EXPECT_FALSE(decode_allocation(key, "24x owner", universe()).ok());
+  EXPECT_FALSE(decode_allocation(key, "s owner", universe()).ok());
+}
+
+TEST(StoreRecordsTest, AShareRoundTripsAndABadOneNamesItsKey) {
+  Share share{"gateway:weave-10.32.5.0/24", {PeerName(2), PeerName(0xa1)}};
+  std::string key = share_key(addr("10.32.5.1"));
+  EXPECT_EQ(key, "s/40000000000000000000000000a200501");
+  EXPECT_EQ(share_value(share), "2 00:00:00:00:00:02 00:00:00:00:00:a1 gateway:weave-10.32.5.0/24");
+  auto back = decode_share(key, share_value(share), universe());
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(back->first, addr("10.32.5.1"));
+  EXPECT_EQ(back->second, share);
+  Share alone{"g", {}};  // its last sharer holds it in our place
+  EXPECT_EQ(decode_share(key, share_value(alone), universe())->second, alone);
+  for (const char* bad :
+       {"", "garbage", "2 00:00:00:00:00:02 owner", "1 nonsense owner", "1 00:00:00:00:00:02",
+        "2 00:00:00:00:00:03 00:00:00:00:00:02 owner", "x 00:00:00:00:00:02 owner"}) {
+    auto refused = decode_share(key, bad, universe());
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_EQ(refused.status().code(), Code::kCorruption);
+    EXPECT_NE(refused.status().message().find(key), std::string::npos);
+  }
+  EXPECT_FALSE(decode_share(share_key(addr("10.99.0.5")), "0 g", universe()).ok());
+  EXPECT_FALSE(decode_share(allocation_key(addr("10.32.5.1")), "0 g", universe()).ok());
 }
 
 TEST(StoreRecordsTest, TheIdentityRecordIsWrittenAndReadOneWay) {

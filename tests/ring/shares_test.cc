@@ -1,0 +1,193 @@
+// Shared claims (ring/shares.h): a gateway that every host's network names is held on every
+// peer that claims it for the same owner, stays allocated until its last holder lets it go,
+// and is never handed to another owner meanwhile. Three peers driven by hand.
+#include "ring/shares.h"
+
+#include <optional>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "ring/store_records.h"
+#include "tests/ring/hand_peers.h"
+
+namespace wipam::ring {
+namespace {
+
+using hand::addr;
+using hand::cidr;
+using hand::first;
+using hand::Peers;
+using hand::seeds;
+
+const std::string kGateway = "gateway:weave-10.32.5.0/24";
+
+ClaimCommand shared_claim(const char* address, const std::string& owner = kGateway) {
+  return {owner, cidr(address), true};
+}
+
+// Three seeded, connected peers; the gateway's address lies in peer 1's space.
+class SharesTest : public ::testing::Test {
+ protected:
+  SharesTest() : net_(3, seeds(3)) { net_.connect(); }
+
+  // The `skip`-th address ".1" of peer `i`'s space, as "a.b.c.d/24" text.
+  std::string owned_by(int i, int skip = 0) {
+    for (int third = 0; third < 256; ++third) {
+      std::string a = "10.32." + std::to_string(third) + ".1";
+      if (net_.peer(1).ring().owner(addr(a.c_str())) == PeerName(i) && skip-- == 0) {
+        return a + "/24";
+      }
+    }
+    return "";
+  }
+  std::string holder(int peer, const std::string& cidr_text) {
+    const auto& all = net_.peer(peer).allocations();
+    auto it = all.find(cidr(cidr_text.c_str()).address());
+    return it == all.end() ? "(free)" : it->second;
+  }
+  std::optional<Reply> release(int peer, const std::string& a, const std::string& owner) {
+    return net_.call(peer, ReleaseCommand{cidr(a.c_str()).address(), owner});
+  }
+
+  Peers net_;
+};
+
+TEST_F(SharesTest, EveryPeerClaimingTheGatewayForTheSameOwnerHoldsIt) {
+  std::string g = owned_by(1);
+  ASSERT_FALSE(g.empty());
+  for (int i : {1, 2, 3}) {
+    EXPECT_EQ(first(net_.call(i, shared_claim(g.c_str()))), g) << "peer " << i;
+    EXPECT_EQ(holder(i, g), kGateway) << "peer " << i;
+  }
+  // The holder knows who shares it, durably; nobody reports a duplicate.
+  std::string stored = net_.store(1).at(share_key(cidr(g.c_str()).address()));
+  EXPECT_EQ(stored, "2 00:00:00:00:00:02 00:00:00:00:00:03 " + kGateway);
+  EXPECT_FALSE(net_.saw_event(EventKind::kDuplicate));
+  EXPECT_TRUE(net_.saw_event(EventKind::kShared));
+  // Asking again is idempotent.
+  EXPECT_EQ(first(net_.call(2, shared_claim(g.c_str()))), g);
+  for (int i : {1, 2, 3}) {
+    EXPECT_TRUE(net_.peer(i).check_invariants().ok());
+  }
+}
+
+TEST_F(SharesTest, AnAddressHeldForAnotherOwnerIsNeverShared) {
+  std::string g = owned_by(1);
+  ASSERT_EQ(first(net_.call(1, ClaimCommand{"container-7", cidr(g.c_str())})), g);
+  std::optional<Reply> r = net_.call(2, shared_claim(g.c_str()));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status.code(), Code::kAlreadyExists);
+  EXPECT_NE(r->status.message().find("already in use on peer"), std::string::npos);
+  EXPECT_EQ(holder(2, g), "(free)");
+  // Nor is a shared gateway given to a plain claim of its owner, or to another pool's.
+  std::string g2 = owned_by(1, 1);
+  ASSERT_TRUE(release(1, g, "container-7")->status.ok());
+  ASSERT_EQ(first(net_.call(1, shared_claim(g2.c_str()))), g2);
+  EXPECT_EQ(net_.call(2, ClaimCommand{kGateway, cidr(g2.c_str())})->status.code(),
+            Code::kAlreadyExists);
+  EXPECT_EQ(net_.call(2, shared_claim(g2.c_str(), "gateway:weave-other"))->status.code(),
+            Code::kAlreadyExists);
+  EXPECT_EQ(net_.call(2, ClaimCommand{"", cidr(g2.c_str()), true})->status.code(),
+            Code::kInvalidArgument);
+}
+
+TEST_F(SharesTest, AHostileShareRequestForAReservationOrAnAnonymousAddressIsDenied) {
+  std::string a = owned_by(1);
+  Address address = cidr(a.c_str()).address();
+  ASSERT_EQ(first(net_.call(1, ClaimCommand{"", cidr(a.c_str())})), a);  // anonymous
+  for (const std::string& owner : {address.to_string(), peer_owner(PeerName(1))}) {
+    Effects fx = net_.peer(1).message(net_.now(), PeerName(2), ShareRequest{address, owner});
+    bool denied = false;
+    for (const OutgoingMessage& m : fx.messages) {
+      denied |= std::holds_alternative<SpaceDenied>(m.message);
+      EXPECT_FALSE(std::holds_alternative<ShareGranted>(m.message)) << owner;
+    }
+    EXPECT_TRUE(denied) << owner;
+  }
+  EXPECT_EQ(holder(1, a), address.to_string());
+}
+
+TEST_F(SharesTest, TheAddressStaysAllocatedUntilItsLastHolderReleasesIt) {
+  std::string g = owned_by(1);
+  for (int i : {1, 2, 3}) {
+    ASSERT_EQ(first(net_.call(i, shared_claim(g.c_str()))), g);
+  }
+  ASSERT_TRUE(release(1, g, kGateway)->status.ok());
+  EXPECT_EQ(holder(1, g), peer_owner(PeerName(2)));  // kept for a sharer
+  EXPECT_EQ(net_.call(1, ClaimCommand{"c9", cidr(g.c_str())})->status.code(), Code::kAlreadyExists);
+  ASSERT_TRUE(release(2, g, kGateway)->status.ok());
+  net_.run(Millis{200});
+  EXPECT_EQ(holder(2, g), "(free)");
+  EXPECT_EQ(holder(1, g), peer_owner(PeerName(3)));
+  EXPECT_EQ(net_.call(1, ClaimCommand{"c9", cidr(g.c_str())})->status.code(), Code::kAlreadyExists);
+  ASSERT_TRUE(release(3, g, kGateway)->status.ok());
+  net_.run(Millis{200});
+  EXPECT_EQ(holder(1, g), "(free)");
+  EXPECT_EQ(net_.store(1).count(share_key(cidr(g.c_str()).address())), 0u);
+  EXPECT_EQ(first(net_.call(1, ClaimCommand{"c9", cidr(g.c_str())})), g);
+  EXPECT_TRUE(net_.peer(1).check_invariants().ok());
+}
+
+TEST_F(SharesTest, AHolderThatReleasedItTakesItBackBesideItsSharer) {
+  std::string g = owned_by(1);
+  ASSERT_EQ(first(net_.call(1, shared_claim(g.c_str()))), g);
+  ASSERT_EQ(first(net_.call(2, shared_claim(g.c_str()))), g);
+  ASSERT_TRUE(release(1, g, kGateway)->status.ok());
+  ASSERT_EQ(holder(1, g), peer_owner(PeerName(2)));
+  EXPECT_EQ(first(net_.call(1, shared_claim(g.c_str()))), g);  // the network comes back
+  EXPECT_EQ(holder(1, g), kGateway);
+  ASSERT_TRUE(release(2, g, kGateway)->status.ok());
+  net_.run(Millis{200});
+  EXPECT_EQ(holder(1, g), kGateway);  // peer 2 let go; peer 1 still holds it
+  EXPECT_TRUE(net_.peer(1).check_invariants().ok());
+}
+
+TEST_F(SharesTest, AFreeAddressIsHandedOverAndThenSharedByItsNewOwner) {
+  std::string g = owned_by(1);
+  ASSERT_EQ(first(net_.call(2, shared_claim(g.c_str()))), g);
+  EXPECT_EQ(net_.peer(1).ring().owner(cidr(g.c_str()).address()), PeerName(2));
+  ASSERT_EQ(first(net_.call(3, shared_claim(g.c_str()))), g);
+  EXPECT_EQ(holder(2, g), kGateway);
+  EXPECT_EQ(holder(3, g), kGateway);
+}
+
+TEST_F(SharesTest, WhenTheRingMovesASharedAddressItsHoldersShareItWithTheNewOwner) {
+  std::string g = owned_by(1);
+  for (int i : {1, 2, 3}) {
+    ASSERT_EQ(first(net_.call(i, shared_claim(g.c_str()))), g);
+  }
+  net_.kill(1);
+  std::optional<Reply> rm = net_.call(2, RemovePeerCommand{PeerName(1)});
+  ASSERT_TRUE(rm && rm->status.ok()) << (rm ? rm->status.to_string() : "no reply");
+  net_.run(Millis{2000});  // peer 3 learns the ring and tells peer 2 what it holds there
+  EXPECT_EQ(net_.peer(2).ring().owner(cidr(g.c_str()).address()), PeerName(2));
+  EXPECT_FALSE(net_.saw_event(EventKind::kDuplicate));
+  EXPECT_EQ(net_.store(2).at(share_key(cidr(g.c_str()).address())),
+            "1 00:00:00:00:00:03 " + kGateway);
+  ASSERT_TRUE(release(2, g, kGateway)->status.ok());
+  EXPECT_EQ(holder(2, g), peer_owner(PeerName(3)));
+  ASSERT_TRUE(release(3, g, kGateway)->status.ok());
+  net_.run(Millis{200});
+  EXPECT_EQ(holder(2, g), "(free)");
+  EXPECT_TRUE(net_.peer(2).check_invariants().ok());
+}
+
+TEST_F(SharesTest, TheHolderRemembersItsSharersAcrossARestart) {
+  std::string g = owned_by(1);
+  ASSERT_EQ(first(net_.call(1, shared_claim(g.c_str()))), g);
+  ASSERT_EQ(first(net_.call(2, shared_claim(g.c_str()))), g);
+  AllocatorConfig c;
+  c.self = {PeerName(1), "p1", 1};
+  c.universe = cidr("10.32.0.0/16");
+  c.init = seeds(3);
+  Allocator again(c);
+  ASSERT_TRUE(again.start(Millis{0}, net_.store(1)).ok());
+  Effects fx = again.command(Millis{1}, 1, ReleaseCommand{cidr(g.c_str()).address(), kGateway});
+  ASSERT_EQ(fx.replies.size(), 1u);
+  EXPECT_EQ(again.allocations().at(cidr(g.c_str()).address()), peer_owner(PeerName(2)));
+  EXPECT_TRUE(again.check_invariants().ok());
+}
+
+}  // namespace
+}  // namespace wipam::ring
