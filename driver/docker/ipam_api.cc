@@ -318,7 +318,8 @@ IpamApi::Outcome IpamApi::request_address(const json& request) {
       out.writes.push_back(pool_write(*id));
       return out;
     }
-    out.command = ring::ClaimCommand{owner, Cidr(*a, subnet.prefix_len())};
+    // A gateway is shared: every host's copy of the network names the same router.
+    out.command = ring::ClaimCommand{owner, Cidr(*a, subnet.prefix_len()), !owner.empty()};
   }
   out.finish = [prefix = subnet.prefix_len()](const ring::Reply& reply) {
     if (!reply.status.ok()) {

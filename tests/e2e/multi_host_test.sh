@@ -9,7 +9,9 @@
 #     macvlan networks on one LAN give their first containers the same address (and, since
 #     Docker derives the MAC from it, the same MAC): shown first, as the demonstration;
 #     with --ipam-driver weave on all three hosts, containers started at once get unique
-#     addresses and MACs and ping each other across hosts over the LAN;
+#     addresses and MACs and ping each other across hosts over the LAN; every host's
+#     network names the LAN's router with `--gateway`, which the three peers share: no
+#     container gets it, and it stays held until the last host's network goes;
 #   - `hosts.sh down` leaves nothing: no namespace, dockerd, containerd, weave-ipam, bridge,
 #     mount or state; a second `down` is a no-op.
 # Root; never touches the machine's own dockerd. Prints "N passed, M failed".
@@ -71,11 +73,16 @@ check "and the same MAC, derived from it ($(mac_of 1 builtin-1 builtin))" \
 # One macvlan network per parent: this one goes before weave's takes lan0.
 for i in 1 2; do dk $i rm -f "builtin-$i" >/dev/null; dk $i network rm builtin >/dev/null; done
 
-# The same LAN with weave's IPAM on all three hosts.
+# The same LAN with weave's IPAM on all three hosts, and the LAN's router as every host's
+# `--gateway`: one address that all three networks name, shared by the three peers.
+router=10.60.2.254
+ip -n "$prefix-lan" addr add $router/24 dev lan
 for i in 1 2 3; do
-  dk $i network create -d macvlan -o parent=lan0 --ipam-driver $driver --subnet 10.60.2.0/24 lan >/dev/null ||
-    bad "host $i: macvlan network with --ipam-driver $driver"
+  dk $i network create -d macvlan -o parent=lan0 --ipam-driver $driver --subnet 10.60.2.0/24 \
+    --gateway $router lan >/dev/null || bad "host $i: macvlan network with --ipam-driver $driver --gateway $router"
 done
+gateways=$(for i in 1 2 3; do dk $i network inspect -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}' lan; done | sort -u)
+check "the router $router is the gateway of the network on all three hosts" "[ '$gateways' = $router ]"
 run_on lan 3 x 1 2 3
 : >"$work/lan.addrs"
 : >"$work/lan.macs"
@@ -86,12 +93,18 @@ for i in 1 2 3; do
   done
 done
 check "weave: 9 macvlan containers started at once on 3 hosts get unique addresses in 10.60.2.0/24" \
-  "[ \$(grep -c . $work/lan.addrs) = 9 ] && unique_in $work/lan.addrs 10.60.2.0/24"
+  "[ \$(grep -c . $work/lan.addrs) = 9 ] && unique_in $work/lan.addrs 10.60.2.0/24 && ! grep -qx $router $work/lan.addrs"
 check "and unique MACs" "[ \$(grep -c . $work/lan.macs) = 9 ] && no_repeats $work/lan.macs"
-for i in 1 2 3; do held $i; done >"$work/all.held"
-check "no address is held by two peers after both networks" "no_repeats $work/all.held"
+# Every peer holds the router for the pool's gateway; nothing else is held twice.
+gateway_held() { cli "$1" ps | grep -x "gateway:weave-10.60.2.0/24 $router/24" >/dev/null; }
+check "each host's peer holds the router as its pool's gateway" \
+  "gateway_held 1 && gateway_held 2 && gateway_held 3"
+for i in 1 2 3; do held $i; done | grep -vx $router >"$work/all.held"
+check "no other address is held by two peers after both networks" "no_repeats $work/all.held"
 pings=0
+routed=0
 for i in 1 2 3; do
+  dk $i exec "lan-x-$i-3" ping -c 1 -W 3 $router >/dev/null 2>&1 && routed=$((routed + 1))
   for j in 1 2 3; do
     [ $i = $j ] && continue
     if dk $i exec "lan-x-$i-1" ping -c 1 -W 3 "$(ip_of $j "lan-x-$j-2" lan)" >/dev/null 2>&1; then
@@ -100,6 +113,22 @@ for i in 1 2 3; do
   done
 done
 check "containers ping each other across hosts over the macvlan LAN ($pings of 6)" "[ $pings = 6 ]"
+check "and a container on every host reaches the router, its gateway ($routed of 3)" "[ $routed = 3 ]"
+check "a container asking for the router's address is refused on every host" \
+  "! dk 1 run --rm --net lan --ip $router $image true 2>/dev/null && ! dk 3 run --rm --net lan --ip $router $image true 2>/dev/null"
+# The router stays held while any host's network names it, whichever host goes first.
+refused_claim() { ! cli "$1" claim probe $router/24 >"$work/claim.out" 2>&1 && grep -q 'in use' "$work/claim.out"; }
+for i in 1 2 3; do for k in 1 2 3; do dk $i rm -f "lan-x-$i-$k" >/dev/null; done; done
+gone=""
+for i in 1 2; do
+  dk $i network rm lan >/dev/null || bad "host $i: docker network rm lan"
+  gone="$gone $i"
+  check "with the network gone from host(s)$gone, neither a container on host 3 nor a claim on hosts 1 and 2 takes the router" \
+    "! dk 3 run --rm --net lan --ip $router $image true 2>/dev/null && refused_claim 1 && refused_claim 2"
+done
+dk 3 network rm lan >/dev/null || bad "host 3: docker network rm lan"
+check "once no host's network names it, no peer holds the router" \
+  "until_true 20 '! { held 1; held 2; held 3; } | grep -qx $router'"
 [ -s "$work/run.err" ] && { echo "docker run errors:"; cat "$work/run.err"; }
 
 save_logs
