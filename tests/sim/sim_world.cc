@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include "tests/sim/sim_peer.h"
+
 namespace wipam::sim {
 
 using ring::Address;
@@ -26,16 +28,6 @@ std::string owner_of(const ring::Command& command, const ring::Cidr& address) {
 }
 
 }  // namespace
-
-struct SimWorld::Peer {
-  ring::AllocatorConfig config;
-  std::unique_ptr<Allocator> allocator;
-  Allocator::Stored store;
-  std::uint64_t incarnation = 0;
-  Millis durable_until{0};
-  bool buried = false;
-  std::set<ring::RequestId> outstanding;
-};
 
 SimWorld::SimWorld(SimOptions options) : options_(options), rng_(options.seed) {
   int electors = options_.peers - options_.observers;
@@ -132,13 +124,16 @@ void SimWorld::restart(int i) {
     return;
   }
   for (const auto& [address, holder] : acked_) {
-    if (holder.first != i) {
-      continue;
-    }
-    auto it = p.allocator->allocations().find(address);
-    if (it == p.allocator->allocations().end() || it->second != holder.second) {
+    if (holder.first == i && lost(i, address, holder.second)) {
       violations_.push_back("peer " + std::to_string(i) + " lost acknowledged " +
                             address.to_string() + " of " + holder.second + " across a crash");
+    }
+  }
+  for (const auto& [address, holders] : shared_acked_.all()) {
+    auto it = holders.find(i);
+    if (it != holders.end() && lost(i, address, it->second)) {
+      violations_.push_back("peer " + std::to_string(i) + " lost shared " + address.to_string() +
+                            " of " + it->second + " across a crash");
     }
   }
   apply(i, std::move(*started));
@@ -165,6 +160,7 @@ ring::RequestId SimWorld::bury(int dead, int survivor) {
   for (auto it = acked_.begin(); it != acked_.end();) {
     it = it->second.first == dead ? acked_.erase(it) : std::next(it);
   }
+  shared_acked_.forget(dead);
   note(dead, "BURIED; rmpeer on p" + std::to_string(survivor));
   return submit(survivor, ring::RemovePeerCommand{name(dead), false});
 }
@@ -332,13 +328,7 @@ void SimWorld::on_reply(int peer, const ring::Reply& reply) {
   if (std::holds_alternative<ring::AllocateCommand>(command) ||
       std::holds_alternative<ring::ClaimCommand>(command)) {
     for (const ring::Cidr& c : reply.addresses) {
-      std::string owner = owner_of(command, c);
-      auto [it, inserted] = acked_.emplace(c.address(), std::make_pair(peer, owner));
-      if (!inserted && it->second != std::make_pair(peer, owner)) {
-        violations_.push_back("address " + c.address().to_string() + " acknowledged to " + owner +
-                              " on p" + std::to_string(peer) + " while " + it->second.second +
-                              " on p" + std::to_string(it->second.first) + " holds it");
-      }
+      on_acked(peer, command, c);
     }
   } else if (const auto* r = std::get_if<ring::ReleaseCommand>(&command)) {
     auto it = acked_.find(r->address);
@@ -346,13 +336,38 @@ void SimWorld::on_reply(int peer, const ring::Reply& reply) {
         (!r->owner || *r->owner == it->second.second)) {
       acked_.erase(it);
     }
+    shared_acked_.released(peer, r->address, r->owner);
   } else if (std::holds_alternative<ring::ReleaseOwnerCommand>(command)) {
     for (const ring::Cidr& c : reply.addresses) {
       auto it = acked_.find(c.address());
       if (it != acked_.end() && it->second.first == peer) {
         acked_.erase(it);
       }
+      shared_acked_.released(peer, c.address(), std::nullopt);
     }
+  }
+}
+
+void SimWorld::on_acked(int peer, const ring::Command& command, const ring::Cidr& c) {
+  std::string owner = owner_of(command, c);
+  const auto* claim = std::get_if<ring::ClaimCommand>(&command);
+  if (claim != nullptr && claim->shared) {
+    std::optional<std::string> wrong = shared_acked_.acked(peer, c.address(), owner);
+    auto unique = acked_.find(c.address());
+    if (!wrong && unique != acked_.end()) {
+      wrong = "shared " + c.address().to_string() + " acknowledged to " + owner + " on p" +
+              std::to_string(peer) + " while " + unique->second.second + " holds it";
+    }
+    if (wrong) {
+      violations_.push_back(*wrong);
+    }
+    return;
+  }
+  auto [it, inserted] = acked_.emplace(c.address(), std::make_pair(peer, owner));
+  if ((!inserted && it->second != std::make_pair(peer, owner)) ||
+      shared_acked_.holds(c.address())) {
+    violations_.push_back("address " + c.address().to_string() + " acknowledged to " + owner +
+                          " on p" + std::to_string(peer) + " while another holder has it");
   }
 }
 
@@ -391,72 +406,6 @@ bool SimWorld::run_until(const std::function<bool()>& done, Millis limit) {
     step_to(std::min(end, now_ + Millis{10}));
   }
   return done();
-}
-
-Status SimWorld::check() const {
-  if (!violations_.empty()) {
-    return Status::internal(violations_.front());
-  }
-  std::map<Address, int> holders;
-  for (int i = 0; i < size(); ++i) {
-    if (!alive(i)) {
-      continue;
-    }
-    const Allocator& a = allocator(i);
-    Status healthy = a.check_invariants();
-    if (!healthy.ok()) {
-      return Status::internal("peer " + std::to_string(i) + ": " + healthy.message());
-    }
-    Status valid = a.ring().validate();
-    if (!valid.ok()) {
-      return Status::internal("peer " + std::to_string(i) + " ring: " + valid.message());
-    }
-    if (!a.ring().empty()) {
-      ring::Uint128 covered = 0;
-      for (const auto& [owner, size] : a.ring().owned_by_peer()) {
-        covered += size;
-      }
-      if (covered != a.ring().universe().size()) {
-        return Status::internal("peer " + std::to_string(i) +
-                                "'s ring does not cover the range exactly");
-      }
-    }
-    for (const auto& [address, owner] : a.allocations()) {
-      if (owner.rfind("peer:", 0) == 0) {
-        continue;  // a reservation mirroring another peer's holding
-      }
-      auto [it, inserted] = holders.emplace(address, i);
-      if (!inserted) {
-        return Status::internal("address " + address.to_string() + " is held on p" +
-                                std::to_string(it->second) + " and p" + std::to_string(i));
-      }
-    }
-  }
-  for (const auto& [address, holder] : acked_) {
-    const Peer& p = *peers_[static_cast<std::size_t>(holder.first)];
-    bool kept = p.allocator ? p.allocator->allocations().contains(address)
-                            : p.store.contains(ring::allocation_key(address));
-    if (!kept) {
-      return Status::internal("acknowledged " + address.to_string() + " of " + holder.second +
-                              " is gone from p" + std::to_string(holder.first));
-    }
-  }
-  return Status();
-}
-
-bool SimWorld::converged() const {
-  const Allocator* first = nullptr;
-  for (int i = 0; i < size(); ++i) {
-    if (!alive(i)) {
-      continue;
-    }
-    if (first == nullptr) {
-      first = &allocator(i);
-    } else if (!(first->ring() == allocator(i).ring())) {
-      return false;
-    }
-  }
-  return true;
 }
 
 ring::Uint128 SimWorld::free_anywhere() const {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "ring/allocator.h"
+#include "tests/sim/shared_ledger.h"
 
 namespace wipam::sim {
 
@@ -91,6 +92,8 @@ class SimWorld {
   const std::map<ring::Address, std::pair<int, std::string>>& acknowledged() const {
     return acked_;
   }
+  // The same for shared claims, which several peers may hold for one owner.
+  const SharedLedger& shared_acknowledged() const { return shared_acked_; }
 
   // The last few hundred things that happened, for a failing seed's report.
   std::string trace() const;
@@ -106,6 +109,10 @@ class SimWorld {
   void route(int from, const ring::OutgoingMessage& message);
   void deliver_later(int from, int to, std::vector<std::uint8_t> payload);
   void on_reply(int peer, const ring::Reply& reply);
+  void on_acked(int peer, const ring::Command& command, const ring::Cidr& c);
+  bool lost(int peer, const ring::Address& a, const std::string& owner) const;
+  Status check_holders(const ring::Allocator& a, int peer, std::map<ring::Address, int>& holders,
+                       std::map<ring::Address, std::string>& shared) const;
   void relink();
   bool connected(int a, int b) const;
   void schedule(Millis at, std::function<void()> action);
@@ -124,6 +131,7 @@ class SimWorld {
   std::map<ring::RequestId, std::pair<int, ring::Command>> requests_;
   // Clients' view: address -> (peer, owner) acknowledged and not released.
   std::map<ring::Address, std::pair<int, std::string>> acked_;
+  SharedLedger shared_acked_;
   std::vector<std::string> violations_;
   std::deque<std::string> trace_;
   std::uint64_t messages_sent_ = 0;

@@ -1,5 +1,6 @@
 #include "tests/sim/workload.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace wipam::sim {
@@ -39,6 +40,27 @@ std::vector<std::pair<Address, std::string>> held_on(const SimWorld& w, int peer
     }
   }
   return out;
+}
+
+// A gateway every peer's network names: one of three addresses, each for one owner ("gw:K"),
+// claimed shared (ring/shares.h).
+void shared_claim(SimWorld& w, int peer) {
+  ring::Range hosts = w.options().universe.host_range();
+  std::uint64_t k = w.rng()() % 3;
+  Address a = hosts.at(k * (static_cast<std::uint64_t>(hosts.size()) / 3));
+  w.submit(peer, ring::ClaimCommand{kSharedOwnerPrefix + std::to_string(k),
+                                    Cidr(a, w.options().universe.prefix_len()), true});
+}
+
+// Releases one of `peer`'s shared addresses; false if it holds none.
+bool release_shared(SimWorld& w, int peer) {
+  for (const auto& [address, holders] : w.shared_acknowledged().all()) {
+    if (auto it = holders.find(peer); it != holders.end()) {
+      w.submit(peer, ring::ReleaseCommand{address, it->second});
+      return true;
+    }
+  }
+  return false;
 }
 
 std::string describe(const SimOptions& o) {
@@ -89,10 +111,13 @@ void random_command(SimWorld& w, int step) {
     std::string owner =
         roll % 5 == 0 ? "" : "c" + std::to_string(peer) + "-" + std::to_string(w.rng()() % 40);
     w.submit(peer, ring::AllocateCommand{owner, random_subnet(w), std::nullopt});
-  } else if (roll < 55) {
+  } else if (roll < 52) {
     ring::Range hosts = w.options().universe.host_range();
     Address a = hosts.at(w.rng()() % static_cast<std::uint64_t>(hosts.size()));
     w.submit(peer, ring::ClaimCommand{"k" + tag, Cidr(a, w.options().universe.prefix_len())});
+  } else if (roll < 56) {
+    shared_claim(w, peer);
+  } else if (roll < 60 && release_shared(w, peer)) {
   } else if (roll < 85) {
     const auto& [address, owner] = held[w.rng()() % held.size()];
     w.submit(peer, ring::ReleaseCommand{address, owner});
@@ -122,6 +147,9 @@ SeedRun run_seed(std::uint64_t seed, int steps) {
     }
     w.run_for(Millis{50});
     run.status = w.check();
+    for (const auto& [address, holders] : w.shared_acknowledged().all()) {
+      run.most_sharers = std::max(run.most_sharers, holders.size());
+    }
   }
   if (run.status.ok()) {
     for (int i = 0; i < w.size(); ++i) {

@@ -2,6 +2,7 @@
 // faults, healing and a final no-spurious-exhaustion check.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -16,7 +17,8 @@ struct SeedRun {
   std::string trace;    // on failure, the last events
   std::uint64_t messages = 0;
   std::uint64_t acknowledged = 0;
-  Millis heal_time{0};  // simulated time from heal to convergence
+  std::size_t most_sharers = 0;  // the most peers seen holding one shared address at once
+  Millis heal_time{0};           // simulated time from heal to convergence
 };
 
 // Expands `seed` into options (3-20 peers, seed or consensus mode, observers, loss,

@@ -1,0 +1,24 @@
+// One simulated peer as SimWorld keeps it: its allocator, its store and what of it is
+// durable. Private to sim_world.cc and sim_world_checks.cc.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <set>
+
+#include "ring/allocator.h"
+#include "tests/sim/sim_world.h"
+
+namespace wipam::sim {
+
+struct SimWorld::Peer {
+  ring::AllocatorConfig config;
+  std::unique_ptr<ring::Allocator> allocator;
+  ring::Allocator::Stored store;
+  std::uint64_t incarnation = 0;
+  Millis durable_until{0};
+  bool buried = false;
+  std::set<ring::RequestId> outstanding;
+};
+
+}  // namespace wipam::sim
