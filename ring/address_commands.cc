@@ -31,8 +31,8 @@ void AddressCommands::run(RequestId id, const BindCommand& c) {
                                          " is not allocated on this peer"));
     return;
   }
-  if (held->owner != c.owner) {
-    ctx_.record(c.address, c.owner, held->prefix_len, held->shared);
+  if (held->owner != c.owner && !held->shared) {
+    ctx_.record(c.address, c.owner, held->prefix_len);
   }
   ctx_.out.reply(id, Status());
 }
@@ -150,7 +150,8 @@ bool AddressCommands::try_allocate(Pending& p, const AllocateCommand& c) {
   }
   Result<Address> got = ctx_.space.allocate(hosts);
   if (got.ok()) {
-    ctx_.record(*got, c.owner.empty() ? got->to_string() : c.owner, c.subnet.prefix_len());
+    ctx_.record(*got, c.owner.empty() ? got->to_string() : c.owner, c.subnet.prefix_len(),
+                c.offer_share);
     ctx_.out.reply(p.id, Status(), {Cidr(*got, c.subnet.prefix_len())});
     return true;
   }
@@ -188,7 +189,7 @@ bool AddressCommands::try_claim(Pending& p, const ClaimCommand& c) {
   if (holder == ctx_.self()) {
     Status s = ctx_.space.claim(a);
     if (s.ok()) {
-      ctx_.record(a, c.owner.empty() ? a.to_string() : c.owner, c.address.prefix_len(), c.shared);
+      ctx_.record(a, share_owner(c), c.address.prefix_len(), c.sharing == Sharing::kOffer);
       ctx_.out.reply(p.id, Status(), {c.address});
     } else {
       ctx_.out.reply(p.id, Status::already_exists("address " + a.to_string() +
@@ -204,7 +205,8 @@ bool AddressCommands::try_claim(Pending& p, const ClaimCommand& c) {
     return false;
   }
   p.waiting_for = requests_.ask_for_address(
-      a, *holder, c.shared ? std::optional<std::string>(c.owner) : std::nullopt);
+      a, *holder,
+      c.sharing != Sharing::kNone ? std::optional<std::string>(share_owner(c)) : std::nullopt);
   return false;
 }
 
@@ -212,12 +214,19 @@ void AddressCommands::on_share_granted(PeerName from, const ShareGranted& m) {
   const Address& a = m.address;
   requests_.shared(from, a);
   if (ctx_.ring.owner(a) == from && !ctx_.table.contains(a)) {
-    for (const Pending& p : pending_.items()) {
-      const auto* c = std::get_if<ClaimCommand>(&p.command);
-      if (c != nullptr && c->shared && c->owner == m.owner && c->address.address() == a) {
-        ctx_.record(a, c->owner, c->address.prefix_len(), /*shared=*/true);
-        break;
-      }
+    // The first claim waiting for it gets it; any other one for it is then answered as a
+    // claim of an address held here (an anonymous one is refused).
+    bool taken = false;
+    for (const Pending& p : pending_.take_if([&](const Pending& q) {
+           const auto* c = std::get_if<ClaimCommand>(&q.command);
+           bool wanted = !taken && c != nullptr && c->sharing != Sharing::kNone &&
+                         share_owner(*c) == m.owner && c->address.address() == a;
+           taken = taken || wanted;
+           return wanted;
+         })) {
+      const auto& c = std::get<ClaimCommand>(p.command);
+      ctx_.record(a, m.owner, c.address.prefix_len(), /*shared=*/true);
+      ctx_.out.reply(p.id, Status(), {c.address});
     }
   }
   // What we hold there, so a grant nobody waited for any more is undone.
@@ -246,7 +255,8 @@ void AddressCommands::answer_held_claim(const Pending& p, const ClaimCommand& c,
 bool AddressCommands::take_back_share(const ClaimCommand& c, const Allocation& held) {
   Address a = c.address.address();
   const Share* share = ctx_.shares.find(a);
-  if (!c.shared || share == nullptr || share->owner != c.owner || !is_peer_owner(held.owner)) {
+  if (c.sharing == Sharing::kNone || share == nullptr || share->owner != share_owner(c) ||
+      !is_peer_owner(held.owner)) {
     return false;
   }
   std::optional<PeerName> sharer = owner_peer(held.owner);
@@ -255,9 +265,13 @@ bool AddressCommands::take_back_share(const ClaimCommand& c, const Allocation& h
   }
   Share next = *share;
   next.peers.insert(*sharer);
-  ctx_.record(a, c.owner, c.address.prefix_len(), /*shared=*/true);
+  ctx_.record(a, share->owner, c.address.prefix_len(), /*shared=*/true);
   ctx_.record_share(a, std::move(next));
   return true;
+}
+
+std::string AddressCommands::share_owner(const ClaimCommand& c) {
+  return c.owner.empty() ? c.address.address().to_string() : c.owner;
 }
 
 Status AddressCommands::validate(const AllocateCommand& c) const {
@@ -271,9 +285,6 @@ Status AddressCommands::validate(const AllocateCommand& c) const {
 }
 
 Status AddressCommands::validate(const ClaimCommand& c) const {
-  if (c.shared && c.owner.empty()) {
-    return Status::invalid_argument("a shared claim must name its owner");
-  }
   if (!ctx_.universe.contains(c.address.address())) {
     return Status::invalid_argument("address " + c.address.address().to_string() +
                                     " is outside the allocation range " +

@@ -56,6 +56,8 @@ class AddressCommands {
   std::optional<Address> already_held(const AllocateCommand& c) const;
   void answer_held_claim(const Pending& p, const ClaimCommand& c, const Allocation& held);
   bool take_back_share(const ClaimCommand& c, const Allocation& held);
+  // The owner `c` holds its address for: its own, or the address's text when anonymous.
+  static std::string share_owner(const ClaimCommand& c);
   Status validate(const AllocateCommand& c) const;
   Status validate(const ClaimCommand& c) const;
 

@@ -17,18 +17,28 @@ using RequestId = std::uint64_t;
 // An address in `subnet` (never its network or broadcast address), inside `within` when
 // given. Idempotent: an owner that already holds an address there gets it again. An empty
 // owner stands for "anonymous": the allocation is recorded under its address's text.
+// With `offer_share`, other peers may share the address for the same owner (a swarm
+// manager's allocation, which the nodes running its tasks ask for again; shares.h).
 struct AllocateCommand {
   std::string owner;
   Cidr subnet;
   std::optional<Range> within;
+  bool offer_share = false;
 };
-// Exactly `address` for `owner` (the prefix of `address` is recorded with it). A shared claim
-// (a named owner only) may also get an address another peer holds for that same owner: a
-// gateway every host's network names (shares.h).
+// How a claim treats an address another peer holds (shares.h). The owner a share is for is
+// the claim's owner, or the address's text for an anonymous claim.
+enum class Sharing {
+  kNone,   // held elsewhere: refused
+  kJoin,   // held elsewhere and offered for this owner: shared with us; ours alone otherwise
+  kOffer,  // the same, and what this claim holds is offered to others for this owner
+};
+// Exactly `address` for `owner` (the prefix of `address` is recorded with it). A gateway every
+// host's network names is claimed with kOffer; a node's request for an address a swarm
+// manager allocated elsewhere, with kJoin.
 struct ClaimCommand {
   std::string owner;
   Cidr address;
-  bool shared = false;
+  Sharing sharing = Sharing::kNone;
 };
 // Frees `address`; when `owner` is given only if it still holds it. Idempotent.
 struct ReleaseCommand {
@@ -40,7 +50,8 @@ struct ReleaseOwnerCommand {
   std::string owner;
 };
 // Re-records `address` under `owner` (e.g. the container the events stream shows holding
-// an address Docker's plugin call allocated anonymously).
+// an address Docker's plugin call allocated anonymously). A shared address keeps its owner:
+// its share is for that owner on every peer holding it.
 struct BindCommand {
   Address address;
   std::string owner;

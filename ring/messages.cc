@@ -44,8 +44,7 @@ Status decode_held_item(const json& item, HeldAddresses& held) {
   }
   Result<Address> a = decode_address(item[0]);
   WIPAM_RETURN_IF_ERROR(a.status());
-  held.addresses.push_back(*a);
-  held.shared.insert_or_assign(*a, item[1].get<std::string>());
+  held.shared.push_back({*a, item[1].get<std::string>()});
   return Status();
 }
 
@@ -119,9 +118,10 @@ struct Encoder {
   json operator()(const HeldAddresses& m) const {
     json list = json::array();
     for (const Address& a : m.addresses) {
-      auto shared = m.shared.find(a);
-      list.push_back(shared == m.shared.end() ? encode_address(a)
-                                              : json::array({encode_address(a), shared->second}));
+      list.push_back(encode_address(a));
+    }
+    for (const SharedHolding& h : m.shared) {
+      list.push_back(json::array({encode_address(h.address), h.owner}));
     }
     return {Tag::kHeldAddresses, std::move(list)};
   }

@@ -7,7 +7,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <span>
 #include <string>
 #include <variant>
@@ -51,13 +50,19 @@ struct PaxosUpdate {
 };
 
 // Every address the sender still holds inside ranges the receiver now owns (after a ring
-// conflict or an rmpeer of a peer that was alive). The receiver reserves exactly this set
-// for the sender, replacing what the sender told it before.
-// Of those, the ones held by a shared claim (shares.h) come with its owner, so that a new
-// owner of their range can tell several peers sharing one from a duplicate.
+// conflict or an rmpeer of a peer that was alive, or a share). The receiver reserves exactly
+// this set for the sender, replacing what the sender told it before.
+// An address held by a shared claim (shares.h), with the owner it is held for, so that a new
+// owner of its range can tell several peers sharing it from a duplicate.
+struct SharedHolding {
+  Address address;
+  std::string owner;
+  friend bool operator==(const SharedHolding&, const SharedHolding&) = default;
+};
+// The addresses held by shared claims are in `shared`, not in `addresses`.
 struct HeldAddresses {
   std::vector<Address> addresses;
-  std::map<Address, std::string> shared = {};  // address -> owner, for some of `addresses`
+  std::vector<SharedHolding> shared = {};
   friend bool operator==(const HeldAddresses&, const HeldAddresses&) = default;
 };
 

@@ -82,34 +82,28 @@ void Reservations::ring_changed() {
 }
 
 void Reservations::on_held(PeerName from, const HeldAddresses& m) {
-  std::string owner = peer_owner(from);
   std::set<Address> wanted;
   for (const Address& a : m.addresses) {
     if (ctx_.space.owns(a)) {
       wanted.insert(a);
     }
   }
-  std::vector<Address> unshared;
-  for (const auto& [a, share] : ctx_.shares.all()) {
-    if (share.peers.contains(from) && !wanted.contains(a)) {
-      unshared.push_back(a);
+  std::set<Address> shared;
+  for (const SharedHolding& h : m.shared) {
+    if (ctx_.space.owns(h.address)) {
+      wanted.insert(h.address);
+      shared.insert(h.address);
     }
   }
-  for (const Address& a : unshared) {
-    unshare(a, from);
-  }
-  if (const std::set<Address>* current = ctx_.table.addresses_of(owner)) {
-    std::set<Address> previous = *current;
-    for (const Address& a : previous) {
-      if (!wanted.contains(a)) {
-        release(a);
-      }
+  let_go(from, wanted);
+  for (const SharedHolding& h : m.shared) {
+    if (ctx_.space.owns(h.address)) {
+      hold_shared(from, h.address, h.owner);
     }
   }
+  std::string owner = peer_owner(from);
   for (const Address& a : wanted) {
-    auto shared = m.shared.find(a);
-    if (shared != m.shared.end()) {
-      hold_shared(from, a, shared->second);
+    if (shared.contains(a)) {
       continue;
     }
     const Allocation* held = ctx_.table.find(a);
@@ -119,6 +113,28 @@ void Reservations::on_held(PeerName from, const HeldAddresses& m) {
       ctx_.record(a, owner, a.bits());
     } else if (held->owner != owner && !ctx_.shares.shared_with(a, from)) {
       report_duplicate(from, a, *held);
+    }
+  }
+}
+
+// `from` no longer holds what it held of our space outside `wanted`: its shares of those end,
+// and what we reserved for it there is released.
+void Reservations::let_go(PeerName from, const std::set<Address>& wanted) {
+  std::vector<Address> unshared;
+  for (const auto& [a, share] : ctx_.shares.all()) {
+    if (share.peers.contains(from) && !wanted.contains(a)) {
+      unshared.push_back(a);
+    }
+  }
+  for (const Address& a : unshared) {
+    unshare(a, from);
+  }
+  if (const std::set<Address>* current = ctx_.table.addresses_of(peer_owner(from))) {
+    std::set<Address> previous = *current;
+    for (const Address& a : previous) {
+      if (!wanted.contains(a)) {
+        release(a);
+      }
     }
   }
 }
@@ -159,11 +175,11 @@ bool Reservations::share(PeerName from, const ShareRequest& m) {
   if (held == nullptr || from == ctx_.self()) {
     return false;
   }
-  // Never a reservation's or an anonymous allocation's owner: those name one holder.
+  // Only what a claim or an allocation offered for sharing; never a reservation's owner.
   const Share* share = ctx_.shares.find(a);
   bool same_owner =
       share != nullptr ? share->owner == m.owner : held->shared && held->owner == m.owner;
-  if (!same_owner || is_peer_owner(m.owner) || m.owner == a.to_string()) {
+  if (!same_owner || is_peer_owner(m.owner)) {
     return false;
   }
   Share next = share != nullptr ? *share : Share{m.owner, {}};
@@ -247,12 +263,14 @@ void Reservations::tell(PeerName owner) {
 void Reservations::sync(PeerName owner) {
   HeldAddresses held;
   for (const auto& [a, allocation] : ctx_.table.all()) {
-    if (!ctx_.space.owns(a) && !is_peer_owner(allocation.owner) && ctx_.ring.owner(a) == owner &&
-        held.addresses.size() < kMaxHeldAddresses) {
+    if (ctx_.space.owns(a) || is_peer_owner(allocation.owner) || ctx_.ring.owner(a) != owner ||
+        held.addresses.size() + held.shared.size() >= kMaxHeldAddresses) {
+      continue;
+    }
+    if (allocation.shared && held.shared.size() < kMaxSharedHeld) {
+      held.shared.push_back({a, allocation.owner});
+    } else {
       held.addresses.push_back(a);
-      if (allocation.shared && held.shared.size() < kMaxSharedHeld) {
-        held.shared.emplace(a, allocation.owner);
-      }
     }
   }
   ctx_.out.unicast(owner, std::move(held));

@@ -56,6 +56,7 @@ class Reservations {
 
  private:
   bool hand_to_sharer(const Address& a);
+  void let_go(PeerName from, const std::set<Address>& wanted);
   void hold_shared(PeerName from, const Address& a, const std::string& owner);
   void report_duplicate(PeerName from, const Address& a, const Allocation& held);
   void unshare(const Address& a, PeerName peer);

@@ -1,8 +1,10 @@
 // Shares: addresses held on several peers at once for one owner, such as the gateway (the
-// LAN's router) that every host's network names with `--gateway`. The peer whose space holds
-// the address grants another peer's ShareRequest only when it names the owner the address is
-// held for; the sharer then holds it too, outside its space, and says so in its
-// HeldAddresses like any address it holds in another's range. The address stays allocated
+// LAN's router) that every host's network names with `--gateway`, or a swarm manager's task
+// address that the node running the task asks for again. An allocation or claim may offer
+// its address for sharing (Allocation::shared); the peer whose space holds it grants another
+// peer's ShareRequest only for an offered address and the owner it is held for. The sharer
+// then holds it too, outside its space, and says so, with that owner, in its HeldAddresses
+// like any address it holds in another's range. The address stays allocated
 // while any holder is left: when the holder in whose table it is releases it, a sharer takes
 // its place as a `peer:` reservation. Owned by the allocator context; loop-confined.
 #pragma once
