@@ -301,7 +301,8 @@ IpamApi::Outcome IpamApi::request_address(const json& request) {
       // doNetworkInit): what it has not asked for again by now, it will not.
       pool->second.restoring.clear();
     }
-    out.command = ring::AllocateCommand{owner, subnet, within};
+    // A swarm manager's allocation is offered to the nodes that run its tasks (shares.h).
+    out.command = ring::AllocateCommand{owner, subnet, within, pool->second.swarm};
   } else {
     Result<ring::Address> a = ring::Address::parse(*address);
     if (!a.ok()) {
@@ -318,8 +319,8 @@ IpamApi::Outcome IpamApi::request_address(const json& request) {
       out.writes.push_back(pool_write(*id));
       return out;
     }
-    // A gateway is shared: every host's copy of the network names the same router.
-    out.command = ring::ClaimCommand{owner, Cidr(*a, subnet.prefix_len()), !owner.empty()};
+    out.command = ring::ClaimCommand{owner, Cidr(*a, subnet.prefix_len()),
+                                     claim_sharing(pool->second, owner)};
   }
   out.finish = [prefix = subnet.prefix_len()](const ring::Reply& reply) {
     if (!reply.status.ok()) {
@@ -374,6 +375,14 @@ IpamApi::Outcome IpamApi::release_address(const json& request) {
     return reply.status.ok() ? ok_reply(json::object()) : error_reply(reply.status);
   };
   return out;
+}
+
+// A gateway is offered for sharing: every host's copy of the network names the same router.
+// So is everything in a swarm pool, for the nodes that run the manager's tasks. Any other
+// claim joins what another peer offers for it (a swarm worker's request for its task's
+// address looks exactly like a local `--ip`) and is otherwise ours alone.
+ring::Sharing IpamApi::claim_sharing(const PoolRecord& pool, const std::string& owner) {
+  return pool.swarm || !owner.empty() ? ring::Sharing::kOffer : ring::Sharing::kJoin;
 }
 
 // dockerd's ReleaseAddress carries no container: it may free only what the plugin gave out

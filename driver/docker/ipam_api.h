@@ -107,6 +107,8 @@ class IpamApi {
   // Swarm: true iff this request is the same allocation asked for again (counted if so).
   bool rerequested(PoolRecord& pool, const ring::Address& address, const std::string& owner,
                    bool by_manager);
+  // How a claim in `pool` for `owner` treats an address another peer holds.
+  static ring::Sharing claim_sharing(const PoolRecord& pool, const std::string& owner);
   // What dockerd's calls created in swarm pool `id` and the plugin still holds.
   std::set<ring::Address> held_by_dockerd(const std::string& id, const ring::Cidr& subnet) const;
   Status restore_pool(const std::string& key, const std::string& value);

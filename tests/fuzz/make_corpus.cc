@@ -200,8 +200,8 @@ void cbor_seeds() {
        ring::encode_message(ring::HeldAddresses{{addr("10.32.0.7"), addr("10.40.0.9")}}));
   const std::string gateway = "gateway:weave-10.32.1.0/24";
   cbor("held_shared", kToSeed,
-       ring::encode_message(ring::HeldAddresses{{addr("10.32.0.7"), addr("10.32.1.1")},
-                                                {{addr("10.32.1.1"), gateway}}}));
+       ring::encode_message(
+           ring::HeldAddresses{{addr("10.32.0.7")}, {{addr("10.32.1.1"), gateway}}}));
   cbor("share_request", kToSeed,
        ring::encode_message(ring::ShareRequest{addr("10.32.1.1"), gateway}));
   cbor("share_granted", kToSeed,

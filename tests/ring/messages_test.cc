@@ -35,7 +35,7 @@ TEST(MessagesTest, EveryMessageRoundTrips) {
       HeldAddresses{{addr("10.32.0.1"), addr("10.32.0.9")}},
       SpaceRequest{Range(addr("fd00::"), addr("fd00::1:0"))},
       HeldAddresses{},
-      HeldAddresses{{addr("10.32.0.1"), addr("10.32.5.1")}, {{addr("10.32.5.1"), "gateway:g"}}},
+      HeldAddresses{{addr("10.32.0.1")}, {{addr("10.32.5.1"), "gateway:g"}}},
       ShareRequest{addr("10.32.5.1"), "gateway:weave-10.32.5.0/24"},
       ShareGranted{addr("fd00::1"), "gateway:weave-fd00::/64"},
   };

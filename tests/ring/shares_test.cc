@@ -23,7 +23,7 @@ using hand::seeds;
 const std::string kGateway = "gateway:weave-10.32.5.0/24";
 
 ClaimCommand shared_claim(const char* address, const std::string& owner = kGateway) {
-  return {owner, cidr(address), true};
+  return {owner, cidr(address), Sharing::kOffer};
 }
 
 // Three seeded, connected peers; the gateway's address lies in peer 1's space.
@@ -88,8 +88,50 @@ TEST_F(SharesTest, AnAddressHeldForAnotherOwnerIsNeverShared) {
             Code::kAlreadyExists);
   EXPECT_EQ(net_.call(2, shared_claim(g2.c_str(), "gateway:weave-other"))->status.code(),
             Code::kAlreadyExists);
-  EXPECT_EQ(net_.call(2, ClaimCommand{"", cidr(g2.c_str()), true})->status.code(),
-            Code::kInvalidArgument);
+  EXPECT_EQ(net_.call(2, ClaimCommand{"", cidr(g2.c_str()), Sharing::kJoin})->status.code(),
+            Code::kAlreadyExists);
+}
+
+// A swarm manager's allocation is offered; the nodes running its tasks join it anonymously.
+TEST_F(SharesTest, AnOfferedAllocationIsJoinedByAnonymousClaimsOnOtherPeers) {
+  std::string subnet = owned_by(1);
+  std::optional<Reply> task =
+      net_.call(1, AllocateCommand{"", cidr(subnet.c_str()), std::nullopt, /*offer_share=*/true});
+  ASSERT_TRUE(task && task->status.ok());
+  std::string t = task->addresses.at(0).to_string();
+  Address a = task->addresses.at(0).address();
+  for (int i : {2, 3}) {
+    EXPECT_EQ(first(net_.call(i, ClaimCommand{"", cidr(t.c_str()), Sharing::kJoin})), t);
+    EXPECT_EQ(holder(i, t), a.to_string());
+  }
+  // A node's events bind its container: the shared owner stays, on every holder.
+  ASSERT_TRUE(net_.call(2, BindCommand{a, std::string(64, 'c')})->status.ok());
+  EXPECT_EQ(holder(2, t), a.to_string());
+  net_.run(Millis{200});
+  EXPECT_FALSE(net_.saw_event(EventKind::kDuplicate));
+  // The manager lets go first: a node still running the task keeps it.
+  ASSERT_TRUE(release(1, t, a.to_string())->status.ok());
+  EXPECT_TRUE(is_peer_owner(holder(1, t)));
+  ASSERT_TRUE(release(2, t, a.to_string())->status.ok());
+  ASSERT_TRUE(release(3, t, a.to_string())->status.ok());
+  net_.run(Millis{200});
+  EXPECT_EQ(holder(1, t), "(free)");
+}
+
+TEST_F(SharesTest, AJoinNeverTakesWhatWasNotOffered) {
+  std::string subnet = owned_by(1);
+  std::optional<Reply> plain =
+      net_.call(1, AllocateCommand{"", cidr(subnet.c_str()), std::nullopt});
+  ASSERT_TRUE(plain && plain->status.ok());
+  std::string p = plain->addresses.at(0).to_string();
+  std::optional<Reply> r = net_.call(2, ClaimCommand{"", cidr(p.c_str()), Sharing::kJoin});
+  EXPECT_EQ(r->status.code(), Code::kAlreadyExists);
+  EXPECT_NE(r->status.message().find("already in use on peer"), std::string::npos);
+  // A free address is handed over and held alone: nobody may join it.
+  std::string free = owned_by(1, 2);
+  ASSERT_EQ(first(net_.call(2, ClaimCommand{"", cidr(free.c_str()), Sharing::kJoin})), free);
+  EXPECT_EQ(net_.call(3, ClaimCommand{"", cidr(free.c_str()), Sharing::kJoin})->status.code(),
+            Code::kAlreadyExists);
 }
 
 TEST_F(SharesTest, AHostileShareRequestForAReservationOrAnAnonymousAddressIsDenied) {

@@ -257,9 +257,17 @@ TEST_F(IpamApiTest, SpecificAddressBecomesAClaimAndMustLieInThePool) {
   EXPECT_EQ(std::get<ring::ClaimCommand>(*out.command).address.to_string(), "10.32.5.7/24");
   // A gateway is recorded under its pool, so reconcile can tell it from a leaked address.
   EXPECT_EQ(std::get<ring::ClaimCommand>(*out.command).owner, "gateway:" + id);
+  // Every host's network names the same gateway: it is offered for sharing (shares.h).
+  EXPECT_EQ(std::get<ring::ClaimCommand>(*out.command).sharing, ring::Sharing::kOffer);
   out = api_.handle("/IpamDriver.RequestAddress", json{{"PoolID", id}, {"Address", ""}}.dump());
   ASSERT_TRUE(out.command);
   EXPECT_EQ(std::get<ring::AllocateCommand>(*out.command).owner, "");
+  EXPECT_FALSE(std::get<ring::AllocateCommand>(*out.command).offer_share);
+  // A plain --ip only joins what a swarm manager offered elsewhere; it offers nothing.
+  out = api_.handle("/IpamDriver.RequestAddress",
+                    json{{"PoolID", id}, {"Address", "10.32.5.8"}}.dump());
+  ASSERT_TRUE(out.command);
+  EXPECT_EQ(std::get<ring::ClaimCommand>(*out.command).sharing, ring::Sharing::kJoin);
   EXPECT_EQ(
       err("/IpamDriver.RequestAddress", json{{"PoolID", id}, {"Address", "10.32.6.7"}}.dump()),
       "address 10.32.6.7 is outside the pool 10.32.5.0/24");
@@ -402,6 +410,9 @@ TEST_F(SwarmIpamTest, ANodesReRequestOfTheManagersAddressesIsTheSameAllocation) 
   std::string id = swarm_pool();
   EXPECT_EQ(swarm_pool(), id);  // the node's RequestPool for the manager's subnet
   EXPECT_TRUE(api_.pools().at(id).swarm);
+  IpamApi::Outcome task = ask(id, "", false);  // the manager's allocations are offered
+  ASSERT_TRUE(task.command);
+  EXPECT_TRUE(std::get<ring::AllocateCommand>(*task.command).offer_share);
   g_held[addr("10.32.51.1")] = IpamApi::kGatewayOwnerPrefix + id;  // the manager's gateway
   g_held[addr("10.32.51.2")] = "10.32.51.2";                       // a task's address
   for (auto [address, gateway] : {std::pair{"10.32.51.1", true}, std::pair{"10.32.51.2", false}}) {
@@ -461,7 +472,9 @@ TEST_F(SwarmIpamTest, AManagersRequestForAHeldAddressIsAClaimUnlessItRestoresIt)
   g_held[addr("10.32.51.2")] = "10.32.51.2";  // a task's address
   IpamApi::Outcome claim = manager_asks(id, "10.32.51.2");
   ASSERT_TRUE(claim.command) << "answered as the same allocation: a duplicate";
-  EXPECT_TRUE(std::holds_alternative<ring::ClaimCommand>(*claim.command));
+  ASSERT_TRUE(std::holds_alternative<ring::ClaimCommand>(*claim.command));
+  // What the manager holds is offered to the workers that run its tasks.
+  EXPECT_EQ(std::get<ring::ClaimCommand>(*claim.command).sharing, ring::Sharing::kOffer);
   swarm_pool();                               // the manager restarts and asks again
   g_held[addr("10.32.51.3")] = "10.32.51.3";  // held after that: not restored by it
   EXPECT_TRUE(manager_asks(id, "10.32.51.2").reply) << "its restore";
