@@ -39,9 +39,11 @@ void run_shard(std::uint64_t shard) {
   auto [a, b] = seed_range(shard * 100 + 1, shard * 100 + per);
   std::uint64_t failures = 0;
   std::uint64_t shared_seeds = 0;
+  std::uint64_t joined_seeds = 0;
   for (std::uint64_t seed = a; seed <= b; ++seed) {
     SeedRun run = run_seed(seed);
     shared_seeds += run.most_sharers >= 2 ? 1 : 0;
+    joined_seeds += run.most_joiners >= 2 ? 1 : 0;
     if (!run.status.ok()) {
       ++failures;
       ADD_FAILURE() << run.options << "\n"
@@ -52,12 +54,15 @@ void run_shard(std::uint64_t shard) {
       }
     }
   }
-  std::printf("simulated seeds %llu-%llu: %llu violations; %llu had a gateway shared by 2+ peers\n",
-              static_cast<unsigned long long>(a), static_cast<unsigned long long>(b),
-              static_cast<unsigned long long>(failures),
-              static_cast<unsigned long long>(shared_seeds));
-  // The workload's shared claims must be exercised, not refused everywhere.
+  std::printf(
+      "simulated seeds %llu-%llu: %llu violations; in %llu a gateway was shared by 2+ peers, "
+      "in %llu an offered allocation was joined\n",
+      static_cast<unsigned long long>(a), static_cast<unsigned long long>(b),
+      static_cast<unsigned long long>(failures), static_cast<unsigned long long>(shared_seeds),
+      static_cast<unsigned long long>(joined_seeds));
+  // The workload's shared claims and joins must be exercised, not refused everywhere.
   EXPECT_GT(shared_seeds, 0u);
+  EXPECT_GT(joined_seeds, 0u);
 }
 
 // Five shards of seeds (1-100, 101-200, ...) so ctest can spread them over both cores.

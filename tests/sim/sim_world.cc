@@ -351,7 +351,9 @@ void SimWorld::on_reply(int peer, const ring::Reply& reply) {
 void SimWorld::on_acked(int peer, const ring::Command& command, const ring::Cidr& c) {
   std::string owner = owner_of(command, c);
   const auto* claim = std::get_if<ring::ClaimCommand>(&command);
-  if (claim != nullptr && claim->shared) {
+  const auto* allocate = std::get_if<ring::AllocateCommand>(&command);
+  if ((claim != nullptr && claim->sharing != ring::Sharing::kNone) ||
+      (allocate != nullptr && allocate->offer_share)) {
     std::optional<std::string> wrong = shared_acked_.acked(peer, c.address(), owner);
     auto unique = acked_.find(c.address());
     if (!wrong && unique != acked_.end()) {

@@ -48,19 +48,49 @@ void shared_claim(SimWorld& w, int peer) {
   ring::Range hosts = w.options().universe.host_range();
   std::uint64_t k = w.rng()() % 3;
   Address a = hosts.at(k * (static_cast<std::uint64_t>(hosts.size()) / 3));
-  w.submit(peer, ring::ClaimCommand{kSharedOwnerPrefix + std::to_string(k),
-                                    Cidr(a, w.options().universe.prefix_len()), true});
+  w.submit(peer,
+           ring::ClaimCommand{kSharedOwnerPrefix + std::to_string(k),
+                              Cidr(a, w.options().universe.prefix_len()), ring::Sharing::kOffer});
+}
+
+// A swarm manager's allocation, offered to the peers that run its task (owner "gw:a...").
+void offered_allocate(SimWorld& w, int peer, const std::string& tag) {
+  w.submit(peer, ring::AllocateCommand{std::string(kSharedOwnerPrefix) + "a" + tag,
+                                       random_subnet(w), std::nullopt, true});
+}
+
+// Another peer's request for such an address: it joins it. False if none is held elsewhere.
+bool join_offered(SimWorld& w, int peer) {
+  std::vector<std::pair<Address, std::string>> offered;
+  for (const auto& [address, holders] : w.shared_acknowledged().all()) {
+    const std::string& owner = holders.begin()->second;
+    if (!holders.contains(peer) && owner.rfind(std::string(kSharedOwnerPrefix) + "a", 0) == 0) {
+      offered.emplace_back(address, owner);
+    }
+  }
+  if (offered.empty()) {
+    return false;
+  }
+  const auto& [address, owner] = offered[w.rng()() % offered.size()];
+  w.submit(peer, ring::ClaimCommand{owner, Cidr(address, w.options().universe.prefix_len()),
+                                    ring::Sharing::kJoin});
+  return true;
 }
 
 // Releases one of `peer`'s shared addresses; false if it holds none.
 bool release_shared(SimWorld& w, int peer) {
+  std::vector<std::pair<Address, std::string>> mine;
   for (const auto& [address, holders] : w.shared_acknowledged().all()) {
     if (auto it = holders.find(peer); it != holders.end()) {
-      w.submit(peer, ring::ReleaseCommand{address, it->second});
-      return true;
+      mine.emplace_back(address, it->second);
     }
   }
-  return false;
+  if (mine.empty()) {
+    return false;
+  }
+  const auto& [address, owner] = mine[w.rng()() % mine.size()];
+  w.submit(peer, ring::ReleaseCommand{address, owner});
+  return true;
 }
 
 std::string describe(const SimOptions& o) {
@@ -111,13 +141,16 @@ void random_command(SimWorld& w, int step) {
     std::string owner =
         roll % 5 == 0 ? "" : "c" + std::to_string(peer) + "-" + std::to_string(w.rng()() % 40);
     w.submit(peer, ring::AllocateCommand{owner, random_subnet(w), std::nullopt});
-  } else if (roll < 52) {
+  } else if (roll < 50) {
     ring::Range hosts = w.options().universe.host_range();
     Address a = hosts.at(w.rng()() % static_cast<std::uint64_t>(hosts.size()));
     w.submit(peer, ring::ClaimCommand{"k" + tag, Cidr(a, w.options().universe.prefix_len())});
-  } else if (roll < 56) {
+  } else if (roll < 53) {
     shared_claim(w, peer);
-  } else if (roll < 60 && release_shared(w, peer)) {
+  } else if (roll < 55) {
+    offered_allocate(w, peer, tag);
+  } else if (roll < 57 && join_offered(w, peer)) {
+  } else if (roll < 61 && release_shared(w, peer)) {
   } else if (roll < 85) {
     const auto& [address, owner] = held[w.rng()() % held.size()];
     w.submit(peer, ring::ReleaseCommand{address, owner});
@@ -148,7 +181,9 @@ SeedRun run_seed(std::uint64_t seed, int steps) {
     w.run_for(Millis{50});
     run.status = w.check();
     for (const auto& [address, holders] : w.shared_acknowledged().all()) {
-      run.most_sharers = std::max(run.most_sharers, holders.size());
+      bool offered = holders.begin()->second.rfind(std::string(kSharedOwnerPrefix) + "a", 0) == 0;
+      std::size_t& most = offered ? run.most_joiners : run.most_sharers;
+      most = std::max(most, holders.size());
     }
   }
   if (run.status.ok()) {
