@@ -7,8 +7,9 @@
 # like a local `--ip`, and its peer joins the manager's offered allocation (ring/shares.h).
 #   - a 6-replica service spreads 2 tasks per host, all Running, 6 unique addresses in the
 #     subnet, each held by its host's peer;
-#   - the plugin on a worker restarts and the service's tasks are all rescheduled: they
-#     reach Running again with unique addresses, none of them given twice;
+#   - the plugin restarts on a worker and on the manager, each keeping what it held; then
+#     the service's tasks are all rescheduled: they reach Running again with unique
+#     addresses, none of them given twice;
 #   - a local network's claim of a task's address is still refused on a worker;
 #   - removing the service and the network frees every address in the subnet on every peer.
 # Root; its own dockerds only. Prints "N passed, M failed".
@@ -72,11 +73,24 @@ check "a local network's claim of a used address is still refused on a worker" \
    ! dk 3 run --rm --net ov --ip '$first' $image true >/dev/null 2>&1 && \
    ! dk 2 run --rm --net local --ip 10.62.2.9 $image true >/dev/null 2>&1"
 
-# The plugin on worker 2 restarts; then every task is rescheduled.
+# The plugin restarts on worker 2, then on the manager; then every task is rescheduled.
+holds_own_tasks() { # HOST [ALSO]: HOST's peer holds the addresses of HOST's tasks (and ALSO's)
+  local i a
+  while read -r i a; do
+    [ "$i" = "$1" ] || [ "$i" = "${2:-}" ] || continue
+    held_in_subnet "$1" | grep -qx "$a" || return 1
+  done <"$work/tasks"
+}
 dk 2 plugin disable -f "$driver" >/dev/null 2>&1
 check "the plugin on host 2 restarts" "dk 2 plugin enable '$driver' >/dev/null"
 check "host 2's peer still holds its tasks' addresses after the restart" \
-  "until_true 20 'grep \"^2 \" $work/tasks | while read -r i a; do held_in_subnet 2 | grep -qx \$a || exit 1; done'"
+  "until_true 20 'holds_own_tasks 2'"
+dk 1 plugin disable -f "$driver" >/dev/null 2>&1
+check "the plugin on the manager restarts" "dk 1 plugin enable '$driver' >/dev/null"
+check "the manager's peer still holds its own tasks' and host 2's after the restart" \
+  "until_true 20 'holds_own_tasks 1 2'"
+check "a container on host 3 still cannot take a task's address" \
+  "! dk 3 run --rm --net ov --ip '$first' $image true >/dev/null 2>&1"
 dk 1 service update --detach --force "$svc" >/dev/null || bad "service update --force"
 updated() { [ "$(dk 1 service inspect -f '{{.UpdateStatus.State}}' $svc)" = completed ]; }
 check "every task is rescheduled and Running again" \
