@@ -70,14 +70,26 @@ void Reservations::give_up(const Range& lost) {
   }
 }
 
+// Only the table's entries outside our space, found gap by gap between our ranges: a peer
+// holding 100k addresses of its own pays for the few it holds elsewhere, not for all.
 void Reservations::ring_changed() {
-  for (const auto& [a, allocation] : ctx_.table.all()) {
-    if (!is_peer_owner(allocation.owner) && !ctx_.space.owns(a)) {
+  Address cursor = ctx_.universe.start();
+  auto tell_owners_in = [this](const Range& gap) {
+    for (const Address& a : ctx_.table.in_range(gap)) {
       std::optional<PeerName> owner = ctx_.ring.owner(a);
-      if (owner && *owner != ctx_.self()) {
+      if (owner && *owner != ctx_.self() && !is_peer_owner(ctx_.table.find(a)->owner)) {
         tell(*owner);
       }
     }
+  };
+  for (const Range& own : ctx_.space.owned_ranges()) {
+    if (cursor < own.start()) {
+      tell_owners_in(Range(cursor, own.start()));
+    }
+    cursor = own.end();
+  }
+  if (cursor < ctx_.universe.end()) {
+    tell_owners_in(Range(cursor, ctx_.universe.end()));
   }
 }
 
