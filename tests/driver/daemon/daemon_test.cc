@@ -247,9 +247,12 @@ TEST_F(DaemonTest, ACorruptStoreIsRefusedNeverWiped) {
   const std::string pool_key = "p/weave-10.99.1.0/24";
   const std::string identity = poke(config_.db_path, "m/identity", std::nullopt);
   const std::string name = identity.substr(0, identity.find(' '));
-  std::string upper = identity;
+  // The name in upper case is not its canonical form. Only the name: a nickname may be any
+  // text, so a random name of digits alone falls back to another malformed record.
+  std::string upper = name;
   std::transform(upper.begin(), upper.end(), upper.begin(),
                  [](char ch) { return std::toupper(ch); });
+  upper += identity.substr(name.size());
   for (const Case& c : {Case{"m/identity", "garbage"}, Case{"m/identity", ""},
                         Case{"m/identity", name}, Case{"m/identity", name + " 12x test"},
                         Case{"m/identity", upper == identity ? name + " " : upper},
