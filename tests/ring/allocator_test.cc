@@ -239,11 +239,7 @@ TEST(AllocatorTest, ARestartRestoresEveryAllocationFromTheStore) {
   Peers net(1, seeds(1));
   net.call(1, allocate("c1", "10.32.1.0/24"));
   net.call(1, ClaimCommand{"c2", cidr("10.32.1.9/24")});
-  AllocatorConfig c;
-  c.self = {PeerName(1), "p1", 1};
-  c.universe = cidr("10.32.0.0/16");
-  c.init = seeds(1);
-  Allocator again(c);
+  Allocator again(Peers::config(1, seeds(1)));
   ASSERT_TRUE(again.start(Millis{0}, net.store(1)).ok());
   EXPECT_EQ(again.lookup("c2").at(0).to_string(), "10.32.1.9/24");
   Effects fx = again.command(Millis{1}, 1, allocate("c3", "10.32.1.0/24"));

@@ -25,13 +25,18 @@ class Peers {
  public:
   Peers(int count, InitMode init, const char* universe = "10.32.0.0/16") {
     for (int i = 1; i <= count; ++i) {
-      AllocatorConfig c;
-      c.self = {PeerName(i), "p" + std::to_string(i), static_cast<std::uint64_t>(i)};
-      c.universe = cidr(universe);
-      c.init = init;
-      peers_.emplace(PeerName(i), std::make_unique<Allocator>(c));
+      peers_.emplace(PeerName(i), std::make_unique<Allocator>(config(i, init, universe)));
       EXPECT_TRUE(take(PeerName(i), peer(i).start(now_, {})));
     }
+  }
+
+  // Peer `i`'s configuration: what a restart of it from its store uses too.
+  static AllocatorConfig config(int i, InitMode init, const char* universe = "10.32.0.0/16") {
+    AllocatorConfig c;
+    c.self = {PeerName(i), "p" + std::to_string(i), static_cast<std::uint64_t>(i)};
+    c.universe = cidr(universe);
+    c.init = init;
+    return c;
   }
 
   Allocator& peer(int i) { return *peers_.at(PeerName(i)); }

@@ -219,11 +219,7 @@ TEST_F(SharesTest, TheHolderRemembersItsSharersAcrossARestart) {
   std::string g = owned_by(1);
   ASSERT_EQ(first(net_.call(1, shared_claim(g.c_str()))), g);
   ASSERT_EQ(first(net_.call(2, shared_claim(g.c_str()))), g);
-  AllocatorConfig c;
-  c.self = {PeerName(1), "p1", 1};
-  c.universe = cidr("10.32.0.0/16");
-  c.init = seeds(3);
-  Allocator again(c);
+  Allocator again(Peers::config(1, seeds(3)));
   ASSERT_TRUE(again.start(Millis{0}, net_.store(1)).ok());
   Effects fx = again.command(Millis{1}, 1, ReleaseCommand{cidr(g.c_str()).address(), kGateway});
   ASSERT_EQ(fx.replies.size(), 1u);
