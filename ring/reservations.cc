@@ -162,7 +162,11 @@ void Reservations::hold_shared(PeerName from, const Address& a, const std::strin
     ctx_.record_share(a, Share{owner, {}});
     return;
   }
-  bool same_owner = share != nullptr ? share->owner == owner : held->shared && held->owner == owner;
+  // Held here alone for that owner is the same holding too: `from` joined an offer of it
+  // before the range moved here, and a join found it free here meanwhile (the holder that
+  // knew of `from` was removed while `from` was away).
+  bool same_owner =
+      share != nullptr ? share->owner == owner : held->owner == owner && !is_peer_owner(owner);
   if (!same_owner) {
     report_duplicate(from, a, *held);
     return;

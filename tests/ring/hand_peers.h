@@ -65,6 +65,18 @@ class Peers {
     }
     run();
   }
+  // Peer `i`, killed before, is back with the state it had: a partition that heals.
+  void revive(int i) {
+    dead_.erase(PeerName(i));
+    for (auto& [name, a] : peers_) {
+      if (name != PeerName(i) && !dead_.contains(name)) {
+        take(name, a->peer_up(now_, {PeerName(i), "p" + std::to_string(i),
+                                     static_cast<std::uint64_t>(i)}));
+        take(PeerName(i), peer(i).peer_up(now_, {name, "p" + name.to_string(), name.value()}));
+      }
+    }
+    run();
+  }
   // Submits a command at peer `i`; its reply, if it came within `limit`.
   std::optional<Reply> call(int i, const Command& command, Millis limit = Millis{5000}) {
     RequestId id = next_id_++;

@@ -215,6 +215,34 @@ TEST_F(SharesTest, WhenTheRingMovesASharedAddressItsHoldersShareItWithTheNewOwne
   EXPECT_TRUE(net_.peer(2).check_invariants().ok());
 }
 
+// The holder is removed while its sharer is away, and a join then finds the address free:
+// when the sharer comes back, its holding for the same owner is shared, not a duplicate.
+TEST_F(SharesTest, ASharerBackFromAPartitionSharesWhatAJoinFoundFreeMeanwhile) {
+  Peers net(4, seeds(4));
+  net.connect();
+  Address g = net.peer(1).ring().owned_ranges(PeerName(1)).front().start() + 1;
+  Cidr gc(g, 24);
+  ASSERT_EQ(first(net.call(1, ClaimCommand{kGateway, gc, Sharing::kOffer})), gc.to_string());
+  ASSERT_EQ(first(net.call(4, ClaimCommand{kGateway, gc, Sharing::kJoin})), gc.to_string());
+  net.kill(4);
+  net.kill(1);
+  std::optional<Reply> rm = net.call(2, RemovePeerCommand{PeerName(1)});
+  ASSERT_TRUE(rm && rm->status.ok()) << (rm ? rm->status.to_string() : "no reply");
+  ASSERT_EQ(first(net.call(3, ClaimCommand{kGateway, gc, Sharing::kJoin})), gc.to_string());
+  net.revive(4);
+  net.run(Millis{2000});
+  EXPECT_FALSE(net.saw_event(EventKind::kDuplicate));
+  int owner = static_cast<int>(net.peer(3).ring().owner(g)->value());
+  ASSERT_TRUE(owner == 2 || owner == 3) << owner;
+  EXPECT_EQ(net.store(owner).count(share_key(g)), 1u);
+  for (int i : {3, 4}) {
+    EXPECT_EQ(net.peer(i).allocations().at(g), kGateway) << "peer " << i;
+  }
+  for (int i : {2, 3, 4}) {
+    EXPECT_TRUE(net.peer(i).check_invariants().ok()) << "peer " << i;
+  }
+}
+
 TEST_F(SharesTest, TheHolderRemembersItsSharersAcrossARestart) {
   std::string g = owned_by(1);
   ASSERT_EQ(first(net_.call(1, shared_claim(g.c_str()))), g);
