@@ -75,8 +75,10 @@ void SpaceRequests::answer(PeerName from, const SpaceRequest& m) {
   Range chunk = wanted.empty() ? wanted : ctx_.space.choose_donation(wanted);
   if (chunk.empty()) {
     ctx_.report_free();
-    ctx_.out.unicast(from, SpaceDenied{m.wanted});
+    // Our ring first: an asker who thinks we own an address we gave away a moment ago
+    // learns its owner before the denial, which would otherwise fail its claim as in use.
     ctx_.send_ring(from);
+    ctx_.out.unicast(from, SpaceDenied{m.wanted});
     return;
   }
   Status removed = ctx_.space.remove(chunk);

@@ -243,6 +243,24 @@ TEST_F(SharesTest, ASharerBackFromAPartitionSharesWhatAJoinFoundFreeMeanwhile) {
   }
 }
 
+// Two hosts create the network at once: the owner of the free gateway hands it to the first
+// asker, and the second, whose ring is a moment old, must not be told it is in use.
+TEST_F(SharesTest, ClaimsRacingForAFreeGatewayAllSucceed) {
+  std::string g = owned_by(1);
+  // A donation a moment ago: the next one's broadcast waits for ring_broadcast_interval.
+  Address other = cidr(owned_by(1, 1).c_str()).address();
+  net_.take(PeerName(1),
+            net_.peer(1).message(net_.now(), PeerName(3), SpaceRequest{Range(other, other + 1)}));
+  net_.take(PeerName(2), net_.peer(2).command(net_.now(), 900, shared_claim(g.c_str())));
+  net_.take(PeerName(3), net_.peer(3).command(net_.now(), 901, shared_claim(g.c_str())));
+  net_.run(Millis{3000});
+  EXPECT_EQ(first(net_.reply(900)), g);
+  EXPECT_EQ(first(net_.reply(901)), g);
+  EXPECT_EQ(holder(2, g), kGateway);
+  EXPECT_EQ(holder(3, g), kGateway);
+  EXPECT_FALSE(net_.saw_event(EventKind::kDuplicate));
+}
+
 TEST_F(SharesTest, TheHolderRemembersItsSharersAcrossARestart) {
   std::string g = owned_by(1);
   ASSERT_EQ(first(net_.call(1, shared_claim(g.c_str()))), g);
