@@ -23,6 +23,7 @@
 #include "ring/ownership.h"
 #include "ring/pending.h"
 #include "ring/reservations.h"
+#include "ring/share_notices.h"
 #include "ring/space_requests.h"
 
 namespace wipam::ring {
@@ -33,6 +34,7 @@ struct Allocator::State {
   AllocatorContext ctx;
   PendingQueue pending;
   Reservations reservations{ctx};
+  ShareNotices notices{ctx, reservations};
   SpaceRequests requests{ctx};
   Bootstrap bootstrap{ctx, [this] { commands.retry(); }};
   AddressCommands commands{ctx, pending, requests, bootstrap, reservations};
@@ -72,6 +74,8 @@ void Allocator::State::on_message(PeerName from, const PeerMessage& message) {
           }
         } else if constexpr (std::is_same_v<T, ShareGranted>) {
           commands.on_share_granted(from, m);
+        } else if constexpr (std::is_same_v<T, SharesNotice>) {
+          notices.on_notice(from, m);
         }
       },
       message);
@@ -87,11 +91,13 @@ void Allocator::State::anti_entropy() {
     last_gossip = ctx.now;
     ctx.out.send(Delivery::kGossip, PeerName(), RingUpdate{ctx.ring.encode()});
     reservations.gossip();
+    notices.gossip();
   }
 }
 
 Effects Allocator::State::finish() {
   reservations.flush();
+  notices.flush();
   ctx.flush_ring_broadcast();
 #ifdef WIPAM_CHECKED
   Status healthy = ctx.check_invariants();
@@ -131,6 +137,7 @@ Result<Effects> Allocator::start(Millis now, const Stored& stored) {
   ctx.take_own_ranges();
   s.reservations.check_shares();
   s.reservations.restore();
+  s.notices.restore(std::move(restored->notices));
   s.bootstrap.start(restored->paxos);
   s.last_gossip = s.last_free_report = now;
   return s.finish();
@@ -145,7 +152,9 @@ Effects Allocator::command(Millis now, RequestId id, const Command& command) {
   std::visit(
       [&](const auto& c) {
         if constexpr (std::is_same_v<std::decay_t<decltype(c)>, RemovePeerCommand>) {
-          s.ownership.remove_peer(id, c);
+          if (s.ownership.remove_peer(id, c)) {
+            s.notices.took_over(c.peer);  // what it shared stays with the other holders
+          }
         } else {
           s.commands.run(id, c);
         }
@@ -183,6 +192,7 @@ Effects Allocator::peer_up(Millis now, const PeerIdentity& peer) {
   s.ownership.peer_up(peer);
   s.bootstrap.peer_up(peer.name);
   s.reservations.peer_up(peer.name);
+  s.notices.peer_up(peer.name);
   s.commands.retry();
   return s.finish();
 }
@@ -235,6 +245,10 @@ const std::map<Address, std::string>& Allocator::allocations() const {
 }
 std::vector<Cidr> Allocator::lookup(const std::string& owner) const {
   return state_->ctx.table.lookup(owner);
+}
+SharesNotice Allocator::shares_notice() const { return state_->notices.ours(); }
+const SharesNotice* Allocator::shares_heard_from(PeerName peer) const {
+  return state_->notices.heard_from(peer);
 }
 bool Allocator::reachable(PeerName peer) const { return state_->ctx.is_reachable(peer); }
 std::size_t Allocator::pending_count() const { return state_->pending.size(); }

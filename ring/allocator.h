@@ -71,6 +71,10 @@ class Allocator {
   // Every address held on this peer, with its owner.
   const std::map<Address, std::string>& allocations() const;
   std::vector<Cidr> lookup(const std::string& owner) const;
+  // The shares-notice we send: the shared addresses of our space and their other holders.
+  SharesNotice shares_notice() const;
+  // The last shares-notice `peer` sent us, or null.
+  const SharesNotice* shares_heard_from(PeerName peer) const;
   bool reachable(PeerName peer) const;
   std::size_t pending_count() const;
   // OK iff the space, the ring and the allocation records agree (checked after every step

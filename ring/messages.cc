@@ -19,8 +19,9 @@ enum class Tag : std::uint8_t {
   kHeldAddresses = 6,
   kShareRequest = 7,
   kShareGranted = 8,
+  kSharesNotice = 9,
 };
-constexpr std::uint64_t kLastTag = 8;
+constexpr std::uint64_t kLastTag = 9;
 
 Result<std::vector<std::uint8_t>> decode_bytes(const json& j, const char* what) {
   if (!j.is_binary()) {
@@ -75,6 +76,40 @@ Result<PeerMessage> decode_share(Tag tag, const json& body) {
                                    : PeerMessage(ShareGranted{*a, std::move(owner)});
 }
 
+// [address, owner, [peer name...]]: one shared address of a shares-notice.
+Status decode_shared_address(const json& item, std::size_t& holders, SharesNotice& notice) {
+  if (!item.is_array() || item.size() != 3 || !item[1].is_string() ||
+      item[1].get_ref<const std::string&>().size() > kMaxOwnerBytes || !item[2].is_array() ||
+      item[2].size() > kMaxNoticeHolders - holders) {
+    return Status::corruption("a shared address is not a bounded [address, owner, peers] list");
+  }
+  Result<Address> a = decode_address(item[0]);
+  WIPAM_RETURN_IF_ERROR(a.status());
+  SharedAddress shared{*a, item[1].get<std::string>(), {}};
+  for (const json& peer : item[2]) {
+    if (!peer.is_number_unsigned() || peer.get<std::uint64_t>() > PeerName::kMask ||
+        peer.get<std::uint64_t>() == 0) {
+      return Status::corruption("a shared address's holder is not a peer name");
+    }
+    shared.holders.push_back(PeerName(peer.get<std::uint64_t>()));
+  }
+  holders += shared.holders.size();
+  notice.shares.push_back(std::move(shared));
+  return Status();
+}
+
+Result<PeerMessage> decode_notice(const json& body) {
+  if (!body.is_array() || body.size() > kMaxNoticeShares) {
+    return Status::corruption("a shares-notice is not a bounded list");
+  }
+  SharesNotice notice;
+  std::size_t holders = 0;
+  for (const json& item : body) {
+    WIPAM_RETURN_IF_ERROR(decode_shared_address(item, holders, notice));
+  }
+  return PeerMessage(std::move(notice));
+}
+
 Result<PeerMessage> decode_body(Tag tag, const json& body) {
   switch (tag) {
     case Tag::kRingUpdate: {
@@ -101,6 +136,8 @@ Result<PeerMessage> decode_body(Tag tag, const json& body) {
     case Tag::kShareRequest:
     case Tag::kShareGranted:
       return decode_share(tag, body);
+    case Tag::kSharesNotice:
+      return decode_notice(body);
   }
   return Status::corruption("unknown message type " + std::to_string(static_cast<int>(tag)));
 }
@@ -130,6 +167,17 @@ struct Encoder {
   }
   json operator()(const ShareGranted& m) const {
     return {Tag::kShareGranted, {encode_address(m.address), m.owner}};
+  }
+  json operator()(const SharesNotice& m) const {
+    json list = json::array();
+    for (const SharedAddress& s : m.shares) {
+      json holders = json::array();
+      for (PeerName p : s.holders) {
+        holders.push_back(p.value());
+      }
+      list.push_back(json::array({encode_address(s.address), s.owner, std::move(holders)}));
+    }
+    return {Tag::kSharesNotice, std::move(list)};
   }
 };
 
@@ -164,9 +212,9 @@ Result<PeerMessage> decode_message(std::span<const std::uint8_t> bytes) {
 }
 
 const char* message_name(const PeerMessage& message) {
-  static constexpr const char* kNames[] = {"ring-update",   "ring-request", "space-request",
-                                           "space-denied",  "paxos-update", "held-addresses",
-                                           "share-request", "share-granted"};
+  static constexpr const char* kNames[] = {"ring-update",   "ring-request",  "space-request",
+                                           "space-denied",  "paxos-update",  "held-addresses",
+                                           "share-request", "share-granted", "shares-notice"};
   return kNames[message.index()];
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ring/address.h"
+#include "ring/peer_name.h"
 #include "ring/status.h"
 
 namespace wipam::ring {
@@ -83,13 +84,31 @@ struct ShareGranted {
   friend bool operator==(const ShareGranted&, const ShareGranted&) = default;
 };
 
+// One shared address of the sender's space: the owner it is held for, and the other peers
+// holding it (the sender's table may name one of them as a `peer:` reservation).
+struct SharedAddress {
+  Address address;
+  std::string owner;
+  std::vector<PeerName> holders;
+  friend bool operator==(const SharedAddress&, const SharedAddress&) = default;
+};
+// Every shared address of the sender's space, replacing what it said before. Every peer keeps
+// the last one of each peer, so that whoever takes the sender's space over by rmpeer keeps
+// those addresses for their other holders, even for one that is away just then.
+struct SharesNotice {
+  std::vector<SharedAddress> shares;
+  friend bool operator==(const SharesNotice&, const SharesNotice&) = default;
+};
+
 using PeerMessage = std::variant<RingUpdate, RingRequest, SpaceRequest, SpaceDenied, PaxosUpdate,
-                                 HeldAddresses, ShareRequest, ShareGranted>;
+                                 HeldAddresses, ShareRequest, ShareGranted, SharesNotice>;
 
 // Limits that keep a hostile peer from making us allocate without bound.
 inline constexpr std::size_t kMaxMessageBytes = 16 * 1024 * 1024;
 inline constexpr std::size_t kMaxHeldAddresses = 65536;
 inline constexpr std::size_t kMaxSharedHeld = 1024;  // of those, with their owners
+inline constexpr std::size_t kMaxNoticeShares = 1024;
+inline constexpr std::size_t kMaxNoticeHolders = 16384;  // over all of a notice's shares
 
 std::vector<std::uint8_t> encode_message(const PeerMessage& message);
 Result<PeerMessage> decode_message(std::span<const std::uint8_t> bytes);

@@ -74,18 +74,18 @@ void Ownership::end_conflict(const RingConflict& c, const std::string& why) {
       "the conflict with " + c.peer.to_string() + " (rings created apart) ended: " + why);
 }
 
-void Ownership::remove_peer(RequestId id, const RemovePeerCommand& c) {
+bool Ownership::remove_peer(RequestId id, const RemovePeerCommand& c) {
   if (c.peer == ctx_.self()) {
     ctx_.out.reply(
         id, Status::invalid_argument("cannot remove this peer itself (" + ctx_.nick(c.peer) + ")"));
-    return;
+    return false;
   }
   if (ctx_.is_reachable(c.peer) && !c.force) {
     ctx_.out.reply(id, Status::failed_precondition(
                            "peer " + ctx_.nick(c.peer) +
                            " is reachable; refusing to take over a live peer's space (force it "
                            "only if you are sure that peer is gone)"));
-    return;
+    return false;
   }
   std::vector<Range> before = ctx_.own_ranges();
   Uint128 moved = ctx_.ring.transfer(c.peer, ctx_.self());
@@ -101,6 +101,7 @@ void Ownership::remove_peer(RequestId id, const RemovePeerCommand& c) {
   std::string text = uint128_to_string(moved) + " addresses taken over from " + ctx_.nick(c.peer);
   ctx_.out.event(EventLevel::kWarn, EventKind::kRmpeer, text);
   ctx_.out.reply(id, Status(), {}, text);
+  return true;
 }
 
 void Ownership::apply(const MergeOutcome& outcome) {

@@ -37,8 +37,8 @@ class Ownership {
   void peer_up(const PeerIdentity& peer);
   // Conflicts not seen for the configured memory end.
   void expire_conflicts();
-  // rmpeer: takes over every range of a peer that is gone.
-  void remove_peer(RequestId id, const RemovePeerCommand& c);
+  // rmpeer: takes over every range of a peer that is gone; false if refused.
+  bool remove_peer(RequestId id, const RemovePeerCommand& c);
 
  private:
   void apply(const MergeOutcome& outcome);

@@ -44,6 +44,9 @@ class Reservations {
   bool share(PeerName from, const ShareRequest& m);
   // `holder` granted us a share (or holds something we claimed): it hears what we hold.
   void granted(PeerName holder) { tell(holder); }
+  // `from` holds `a`, of our space, for `owner` with a shared claim: it shares `a` with
+  // whoever else holds it for that owner (a duplicate if held for another).
+  void hold_shared(PeerName from, const Address& a, const std::string& owner);
   // Drops the shares of `a` (after a restore) unless it is held in our space.
   void check_shares();
 
@@ -57,7 +60,6 @@ class Reservations {
  private:
   bool hand_to_sharer(const Address& a);
   void let_go(PeerName from, const std::set<Address>& wanted);
-  void hold_shared(PeerName from, const Address& a, const std::string& owner);
   void report_duplicate(PeerName from, const Address& a, const Allocation& held);
   void unshare(const Address& a, PeerName peer);
   void tell(PeerName owner);

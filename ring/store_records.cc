@@ -151,6 +151,15 @@ StoreWrite share_write(const Address& a, const Share& share) {
 
 StoreWrite share_delete(const Address& a) { return {share_key(a), std::nullopt}; }
 
+std::string notice_key(PeerName peer) { return kNoticePrefix + peer.to_string(); }
+
+StoreWrite notice_write(PeerName peer, const SharesNotice& notice) {
+  std::vector<std::uint8_t> bytes = encode_message(notice);
+  return {notice_key(peer), std::string(bytes.begin(), bytes.end())};
+}
+
+StoreWrite notice_delete(PeerName peer) { return {notice_key(peer), std::nullopt}; }
+
 std::string allocation_value(const Allocation& allocation) {
   return std::to_string(allocation.prefix_len) + (allocation.shared ? "s " : " ") +
          allocation.owner;
@@ -242,6 +251,31 @@ Status check_stored_owner(const Stored& stored, const Cidr& universe, PeerName s
   return Status();
 }
 
+namespace {
+
+Result<Restored> restore_notices(const Stored& stored, const Range& universe, Restored& out) {
+  for (auto it = stored.lower_bound(kNoticePrefix);
+       it != stored.end() && it->first.rfind(kNoticePrefix, 0) == 0; ++it) {
+    Result<PeerName> peer = PeerName::parse(it->first.substr(std::string(kNoticePrefix).size()));
+    const std::string& value = it->second;
+    Result<PeerMessage> m = decode_message(
+        std::span(reinterpret_cast<const std::uint8_t*>(value.data()), value.size()));
+    const SharesNotice* notice = m.ok() ? std::get_if<SharesNotice>(&*m) : nullptr;
+    bool inside = notice != nullptr &&
+                  std::all_of(notice->shares.begin(), notice->shares.end(),
+                              [&](const SharedAddress& s) { return universe.contains(s.address); });
+    if (!peer.ok() || notice_key(*peer) != it->first || !inside) {
+      return Status::corruption("stored shares-notice " + it->first +
+                                " is not well formed; restore the store from a backup or "
+                                "remove the key");
+    }
+    out.notices[*peer] = *notice;
+  }
+  return std::move(out);
+}
+
+}  // namespace
+
 Result<Restored> restore(const Stored& stored, const Range& universe, PeerName self) {
   Restored out;
   WIPAM_RETURN_IF_ERROR(restore_ring(stored, universe, self, out));
@@ -259,7 +293,7 @@ Result<Restored> restore(const Stored& stored, const Range& universe, PeerName s
     WIPAM_RETURN_IF_ERROR(share.status());
     out.shares.push_back(std::move(*share));
   }
-  return out;
+  return restore_notices(stored, universe, out);
 }
 
 }  // namespace wipam::ring

@@ -13,6 +13,7 @@
 #include "ring/address.h"
 #include "ring/allocation_table.h"
 #include "ring/effects.h"
+#include "ring/messages.h"
 #include "ring/paxos.h"
 #include "ring/peer_name.h"
 #include "ring/ring.h"
@@ -21,11 +22,12 @@
 
 namespace wipam::ring {
 
-// The store's content: every key the allocator wrote (keys begin "a/", "s/", "m/").
+// The store's content: every key the allocator wrote (keys begin "a/", "f/", "s/", "m/").
 using Stored = std::map<std::string, std::string>;
 
 inline constexpr const char* kAllocationPrefix = "a/";     // one key per held address
 inline constexpr const char* kSharePrefix = "s/";          // one key per shared address
+inline constexpr const char* kNoticePrefix = "f/";         // another peer's last shares-notice
 inline constexpr const char* kRingKey = "m/ring";          // Ring::encode()
 inline constexpr const char* kIdentityKey = "m/identity";  // identity_value()
 inline constexpr const char* kPaxosKey = "m/paxos";        // Paxos::encode_persistent()
@@ -54,6 +56,10 @@ Result<std::pair<Address, Share>> decode_share(const std::string& key, const std
                                                const Range& universe);
 StoreWrite share_write(const Address& a, const Share& share);
 StoreWrite share_delete(const Address& a);
+// "f/<peer name>" = the shares-notice message that peer sent last (encode_message).
+std::string notice_key(PeerName peer);
+StoreWrite notice_write(PeerName peer, const SharesNotice& notice);
+StoreWrite notice_delete(PeerName peer);
 StoreWrite ring_write(const Ring& ring);
 StoreWrite paxos_write(const PaxosPersistent& promised);
 
@@ -80,6 +86,7 @@ struct Restored {
   PaxosPersistent paxos;     // what we promised before a restart
   std::vector<std::pair<Address, Allocation>> allocations;
   std::vector<std::pair<Address, Share>> shares;
+  std::map<PeerName, SharesNotice> notices;  // what other peers share of their space
 };
 // Reads every record of `stored`; kCorruption naming the first bad key (ring, consensus state,
 // then allocations and shares in key order) if any is not well formed or belongs to another

@@ -206,6 +206,9 @@ void cbor_seeds() {
        ring::encode_message(ring::ShareRequest{addr("10.32.1.1"), gateway}));
   cbor("share_granted", kToSeed,
        ring::encode_message(ring::ShareGranted{addr("10.32.1.1"), gateway}));
+  cbor("shares_notice", kToSeed,
+       ring::encode_message(ring::SharesNotice{
+           {{addr("10.32.1.1"), gateway, {ring::PeerName(2), ring::PeerName(3)}}}}));
   cbor("paxos_update", kToElector,
        ring::encode_message(ring::PaxosUpdate{ring::Paxos::encode(b.gossip())}));
   cbor("ring", kRing, shared.encode());

@@ -38,6 +38,9 @@ TEST(MessagesTest, EveryMessageRoundTrips) {
       HeldAddresses{{addr("10.32.0.1")}, {{addr("10.32.5.1"), "gateway:g"}}},
       ShareRequest{addr("10.32.5.1"), "gateway:weave-10.32.5.0/24"},
       ShareGranted{addr("fd00::1"), "gateway:weave-fd00::/64"},
+      SharesNotice{},
+      SharesNotice{{{addr("10.32.5.1"), "gateway:g", {PeerName(2), PeerName(0xffffffffffff)}},
+                    {addr("10.32.5.9"), "10.32.5.9", {}}}},
   };
   for (const PeerMessage& m : messages) {
     EXPECT_EQ(round_trip(m), m) << message_name(m);
@@ -49,6 +52,7 @@ TEST(MessagesTest, NamesAreStable) {
   EXPECT_STREQ(message_name(HeldAddresses{}), "held-addresses");
   EXPECT_STREQ(message_name(ShareRequest{}), "share-request");
   EXPECT_STREQ(message_name(ShareGranted{}), "share-granted");
+  EXPECT_STREQ(message_name(SharesNotice{}), "shares-notice");
 }
 
 TEST(MessagesTest, EmptyAndTruncatedInputIsRefused) {
@@ -160,6 +164,39 @@ TEST(MessagesTest, AShareIsAnAddressAndABoundedOwnerOrRefused) {
   Result<PeerMessage> longest = decode_message(
       json::to_cbor(json::array({7, json::array({a, json(std::string(kMaxOwnerBytes, 'o'))})})));
   EXPECT_TRUE(longest.ok()) << longest.status().to_string();
+}
+
+TEST(MessagesTest, ASharesNoticeIsBoundedAddressesOwnersAndPeerNamesOrRefused) {
+  using nlohmann::json;
+  json a = json::binary(address_bytes(4, 1));
+  json peers = json::array({2, 3});
+  for (const json& j :
+       {json::array({9, "x"}), json::array({9, json::array({a})}),
+        json::array({9, json::array({json::array({a, "o"})})}),
+        json::array({9, json::array({json::array({a, 5, peers})})}),
+        json::array({9, json::array({json::array({a, "o", 2})})}),
+        json::array({9, json::array({json::array({a, "o", json::array({0})})})}),
+        json::array({9, json::array({json::array({a, "o", json::array({-2})})})}),
+        json::array(
+            {9, json::array({json::array({a, "o", json::array({std::uint64_t{1} << 48})})})}),
+        json::array({9, json::array({json::array({"x", "o", peers})})}),
+        json::array(
+            {9, json::array({json::array({a, std::string(kMaxOwnerBytes + 1, 'o'), peers})})})}) {
+    EXPECT_EQ(decode_message(json::to_cbor(j)).status().code(), Code::kCorruption) << j.dump();
+  }
+  // At most kMaxNoticeShares addresses, and kMaxNoticeHolders holders in all.
+  SharesNotice most;
+  for (std::size_t i = 0; i < kMaxNoticeShares; ++i) {
+    most.shares.push_back({Address::of(Family::kV4, 0x0a000000 + i), "o", {}});
+  }
+  most.shares.front().holders.assign(kMaxNoticeHolders, PeerName(7));
+  EXPECT_EQ(round_trip(most), PeerMessage(most));
+  SharesNotice too_many = most;
+  too_many.shares.push_back({addr("11.0.0.1"), "o", {}});
+  EXPECT_EQ(decode_message(encode_message(too_many)).status().code(), Code::kCorruption);
+  SharesNotice too_many_holders = most;
+  too_many_holders.shares.back().holders.push_back(PeerName(8));
+  EXPECT_EQ(decode_message(encode_message(too_many_holders)).status().code(), Code::kCorruption);
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 // and is never handed to another owner meanwhile. Three peers driven by hand.
 #include "ring/shares.h"
 
+#include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -45,6 +47,20 @@ class SharesTest : public ::testing::Test {
     const auto& all = net_.peer(peer).allocations();
     auto it = all.find(cidr(cidr_text.c_str()).address());
     return it == all.end() ? "(free)" : it->second;
+  }
+  // The gateway address in peer 1's space, claimed for kGateway on each of `peers` in turn.
+  std::string gateway_held_by(std::initializer_list<int> peers) {
+    std::string g = owned_by(1);
+    for (int i : peers) {
+      EXPECT_EQ(first(net_.call(i, shared_claim(g.c_str()))), g) << "peer " << i;
+    }
+    return g;
+  }
+  // Peer `i` as it starts again from its store (the running one goes on beside it).
+  std::unique_ptr<Allocator> restarted(int i) {
+    auto again = std::make_unique<Allocator>(Peers::config(i, seeds(3)));
+    EXPECT_TRUE(again->start(Millis{0}, net_.store(i)).ok());
+    return again;
   }
   std::optional<Reply> release(int peer, const std::string& a, const std::string& owner) {
     return net_.call(peer, ReleaseCommand{cidr(a.c_str()).address(), owner});
@@ -172,9 +188,7 @@ TEST_F(SharesTest, TheAddressStaysAllocatedUntilItsLastHolderReleasesIt) {
 }
 
 TEST_F(SharesTest, AHolderThatReleasedItTakesItBackBesideItsSharer) {
-  std::string g = owned_by(1);
-  ASSERT_EQ(first(net_.call(1, shared_claim(g.c_str()))), g);
-  ASSERT_EQ(first(net_.call(2, shared_claim(g.c_str()))), g);
+  std::string g = gateway_held_by({1, 2});
   ASSERT_TRUE(release(1, g, kGateway)->status.ok());
   ASSERT_EQ(holder(1, g), peer_owner(PeerName(2)));
   EXPECT_EQ(first(net_.call(1, shared_claim(g.c_str()))), g);  // the network comes back
@@ -215,32 +229,79 @@ TEST_F(SharesTest, WhenTheRingMovesASharedAddressItsHoldersShareItWithTheNewOwne
   EXPECT_TRUE(net_.peer(2).check_invariants().ok());
 }
 
-// The holder is removed while its sharer is away, and a join then finds the address free:
-// when the sharer comes back, its holding for the same owner is shared, not a duplicate.
-TEST_F(SharesTest, ASharerBackFromAPartitionSharesWhatAJoinFoundFreeMeanwhile) {
+// A join that found the address free holds it alone; a peer that says it shares it for the
+// same owner (it joined the holder's offer before an rmpeer whose taker never heard of it,
+// say) shares it, not a duplicate. For another owner it is one.
+TEST_F(SharesTest, AHolderAloneSharesWithAPeerHoldingItForTheSameOwner) {
+  std::string g = owned_by(1);
+  Address a = cidr(g.c_str()).address();
+  ASSERT_EQ(first(net_.call(1, ClaimCommand{kGateway, cidr(g.c_str()), Sharing::kJoin})), g);
+  net_.take(PeerName(1),
+            net_.peer(1).message(net_.now(), PeerName(3), HeldAddresses{{}, {{a, kGateway}}}));
+  net_.run();
+  EXPECT_FALSE(net_.saw_event(EventKind::kDuplicate));
+  EXPECT_EQ(net_.store(1).at(share_key(a)), "1 00:00:00:00:00:03 " + kGateway);
+  net_.take(PeerName(1), net_.peer(1).message(net_.now(), PeerName(2),
+                                              HeldAddresses{{}, {{a, "gateway:weave-other"}}}));
+  EXPECT_TRUE(net_.saw_event(EventKind::kDuplicate));
+}
+
+// The holder dies and is removed while a sharer is away: the taker heard the holder's shares
+// (share_notices.h), so it keeps the address for the sharer and never hands it out.
+TEST_F(SharesTest, AnRmpeerKeepsASharedAddressForASharerThatIsAway) {
   Peers net(4, seeds(4));
   net.connect();
   Address g = net.peer(1).ring().owned_ranges(PeerName(1)).front().start() + 1;
   Cidr gc(g, 24);
   ASSERT_EQ(first(net.call(1, ClaimCommand{kGateway, gc, Sharing::kOffer})), gc.to_string());
   ASSERT_EQ(first(net.call(4, ClaimCommand{kGateway, gc, Sharing::kJoin})), gc.to_string());
+  ASSERT_TRUE(net.peer(2).shares_heard_from(PeerName(1)) != nullptr);
   net.kill(4);
   net.kill(1);
   std::optional<Reply> rm = net.call(2, RemovePeerCommand{PeerName(1)});
   ASSERT_TRUE(rm && rm->status.ok()) << (rm ? rm->status.to_string() : "no reply");
-  ASSERT_EQ(first(net.call(3, ClaimCommand{kGateway, gc, Sharing::kJoin})), gc.to_string());
+  EXPECT_EQ(net.peer(2).allocations().at(g), peer_owner(PeerName(4)));
+  EXPECT_TRUE(net.saw_event(EventKind::kShared));
+  EXPECT_EQ(net.call(3, ClaimCommand{"container-9", gc})->status.code(), Code::kAlreadyExists);
+  EXPECT_EQ(net.peer(2).shares_heard_from(PeerName(1)), nullptr);
+  // Back, the sharer still holds it; its release frees it.
   net.revive(4);
   net.run(Millis{2000});
   EXPECT_FALSE(net.saw_event(EventKind::kDuplicate));
-  int owner = static_cast<int>(net.peer(3).ring().owner(g)->value());
-  ASSERT_TRUE(owner == 2 || owner == 3) << owner;
-  EXPECT_EQ(net.store(owner).count(share_key(g)), 1u);
-  for (int i : {3, 4}) {
-    EXPECT_EQ(net.peer(i).allocations().at(g), kGateway) << "peer " << i;
-  }
+  EXPECT_EQ(net.peer(4).allocations().at(g), kGateway);
+  ASSERT_TRUE(net.call(4, ReleaseCommand{g, kGateway})->status.ok());
+  net.run(Millis{500});
+  EXPECT_FALSE(net.peer(2).allocations().contains(g));
   for (int i : {2, 3, 4}) {
     EXPECT_TRUE(net.peer(i).check_invariants().ok()) << "peer " << i;
   }
+}
+
+// The taker keeps the address from the moment it takes the space over, before any live
+// sharer's held-addresses reach it: a claim in that same instant is refused.
+TEST_F(SharesTest, AnRmpeerKeepsASharedAddressBeforeTheLiveSharersSpeak) {
+  std::string g = gateway_held_by({1, 3});
+  net_.kill(1);
+  net_.take(PeerName(2), net_.peer(2).command(net_.now(), 950, RemovePeerCommand{PeerName(1)}));
+  net_.take(PeerName(2),
+            net_.peer(2).command(net_.now(), 951, ClaimCommand{"container-9", cidr(g.c_str())}));
+  net_.run(Millis{1000});
+  ASSERT_TRUE(net_.reply(950) && net_.reply(950)->status.ok());
+  ASSERT_TRUE(net_.reply(951));
+  EXPECT_EQ(net_.reply(951)->status.code(), Code::kAlreadyExists);
+  EXPECT_EQ(holder(2, g), peer_owner(PeerName(3)));
+  EXPECT_EQ(holder(3, g), kGateway);
+  EXPECT_FALSE(net_.saw_event(EventKind::kDuplicate));
+}
+
+// A restarted peer still knows what the others share: the notices are in its store.
+TEST_F(SharesTest, TheSharesHeardSurviveARestart) {
+  std::string g = gateway_held_by({1, 3});
+  std::unique_ptr<Allocator> again = restarted(2);
+  ASSERT_NE(again->shares_heard_from(PeerName(1)), nullptr);
+  EXPECT_EQ(*again->shares_heard_from(PeerName(1)), net_.peer(1).shares_notice());
+  ASSERT_EQ(net_.peer(1).shares_notice().shares.size(), 1u);
+  EXPECT_EQ(net_.peer(1).shares_notice().shares[0].holders, std::vector{PeerName(3)});
 }
 
 // Two hosts create the network at once: the owner of the free gateway hands it to the first
@@ -262,15 +323,12 @@ TEST_F(SharesTest, ClaimsRacingForAFreeGatewayAllSucceed) {
 }
 
 TEST_F(SharesTest, TheHolderRemembersItsSharersAcrossARestart) {
-  std::string g = owned_by(1);
-  ASSERT_EQ(first(net_.call(1, shared_claim(g.c_str()))), g);
-  ASSERT_EQ(first(net_.call(2, shared_claim(g.c_str()))), g);
-  Allocator again(Peers::config(1, seeds(3)));
-  ASSERT_TRUE(again.start(Millis{0}, net_.store(1)).ok());
-  Effects fx = again.command(Millis{1}, 1, ReleaseCommand{cidr(g.c_str()).address(), kGateway});
+  std::string g = gateway_held_by({1, 2});
+  std::unique_ptr<Allocator> again = restarted(1);
+  Effects fx = again->command(Millis{1}, 1, ReleaseCommand{cidr(g.c_str()).address(), kGateway});
   ASSERT_EQ(fx.replies.size(), 1u);
-  EXPECT_EQ(again.allocations().at(cidr(g.c_str()).address()), peer_owner(PeerName(2)));
-  EXPECT_TRUE(again.check_invariants().ok());
+  EXPECT_EQ(again->allocations().at(cidr(g.c_str()).address()), peer_owner(PeerName(2)));
+  EXPECT_TRUE(again->check_invariants().ok());
 }
 
 }  // namespace

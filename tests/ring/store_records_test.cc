@@ -127,5 +127,26 @@ TEST(StoreRecordsTest, RestoreReadsRingConsensusAndAllocations) {
   EXPECT_NE(moved.message().find("covers"), std::string::npos);
 }
 
+TEST(StoreRecordsTest, ANoticeRoundTripsAndABadOneNamesItsKey) {
+  SharesNotice notice{{{addr("10.32.5.1"), "gateway:g", {PeerName(2), PeerName(3)}}}};
+  StoreWrite w = notice_write(PeerName(4), notice);
+  EXPECT_EQ(w.key, "f/00:00:00:00:00:04");
+  Result<Restored> r = restore({{w.key, *w.value}}, universe(), PeerName(1));
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r->notices.at(PeerName(4)), notice);
+  EXPECT_FALSE(notice_delete(PeerName(4)).value);
+  SharesNotice outside{{{addr("10.99.0.1"), "gateway:g", {PeerName(2)}}}};
+  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {w.key, "not cbor"},
+           {"f/nobody", *w.value},
+           {"f/0:0:0:0:0:4", *w.value},
+           {w.key, *notice_write(PeerName(4), outside).value},
+           {w.key, *ring_write(Ring(universe(), PeerName(1))).value}}) {
+    Status refused = restore({{key, value}}, universe(), PeerName(1)).status();
+    EXPECT_EQ(refused.code(), Code::kCorruption) << key;
+    EXPECT_NE(refused.message().find(key), std::string::npos) << refused.to_string();
+  }
+}
+
 }  // namespace
 }  // namespace wipam::ring

@@ -40,10 +40,12 @@ void run_shard(std::uint64_t shard) {
   std::uint64_t failures = 0;
   std::uint64_t shared_seeds = 0;
   std::uint64_t joined_seeds = 0;
+  std::uint64_t kept_seeds = 0;
   for (std::uint64_t seed = a; seed <= b; ++seed) {
     SeedRun run = run_seed(seed);
     shared_seeds += run.most_sharers >= 2 ? 1 : 0;
     joined_seeds += run.most_joiners >= 2 ? 1 : 0;
+    kept_seeds += run.kept_after_rmpeer > 0 ? 1 : 0;
     if (!run.status.ok()) {
       ++failures;
       ADD_FAILURE() << run.options << "\n"
@@ -56,10 +58,10 @@ void run_shard(std::uint64_t shard) {
   }
   std::printf(
       "simulated seeds %llu-%llu: %llu violations; in %llu a gateway was shared by 2+ peers, "
-      "in %llu an offered allocation was joined\n",
+      "in %llu an offered allocation was joined, in %llu an rmpeer kept a shared address\n",
       static_cast<unsigned long long>(a), static_cast<unsigned long long>(b),
       static_cast<unsigned long long>(failures), static_cast<unsigned long long>(shared_seeds),
-      static_cast<unsigned long long>(joined_seeds));
+      static_cast<unsigned long long>(joined_seeds), static_cast<unsigned long long>(kept_seeds));
   // The workload's shared claims and joins must be exercised, not refused everywhere.
   EXPECT_GT(shared_seeds, 0u);
   EXPECT_GT(joined_seeds, 0u);

@@ -151,7 +151,20 @@ bool SimWorld::rmpeer_is_safe(int dead, int survivor) const {
       name(survivor));
   ring::Ring current = allocator(survivor).ring();
   Result<ring::MergeOutcome> merged = last.ok() ? current.merge(*last) : last.status();
-  return merged.ok() && !merged->changed;
+  return merged.ok() && !merged->changed && shares_known(dead, survivor);
+}
+
+// The survivor heard what the dead peer last shared of its space, as it hears its last ring:
+// every change is broadcast and gossiped (share_notices.h).
+bool SimWorld::shares_known(int dead, int survivor) const {
+  const Peer& p = *peers_[static_cast<std::size_t>(dead)];
+  Allocator last(p.config);
+  if (!last.start(now_, p.store).ok()) {
+    return false;
+  }
+  ring::SharesNotice theirs = last.shares_notice();
+  const ring::SharesNotice* heard = allocator(survivor).shares_heard_from(name(dead));
+  return theirs.shares.empty() || (heard != nullptr && *heard == theirs);
 }
 
 ring::RequestId SimWorld::bury(int dead, int survivor) {
@@ -234,6 +247,9 @@ void SimWorld::apply(int peer, Effects effects) {
   Peer& p = *peers_[static_cast<std::size_t>(peer)];
   for (const ring::Event& e : effects.events) {
     note(peer, std::string(ring::event_kind_name(e.kind)) + ": " + e.message);
+    if (e.kind == ring::EventKind::kShared && e.message.rfind("kept ", 0) == 0) {
+      ++kept_after_rmpeer_;  // share_notices.h at work
+    }
     if (e.kind == ring::EventKind::kBug || e.kind == ring::EventKind::kDuplicate) {
       violations_.push_back("peer " + std::to_string(peer) + " reported " +
                             ring::event_kind_name(e.kind) + ": " + e.message);

@@ -65,8 +65,10 @@ class SimWorld {
   // True iff `survivor`'s ring already holds everything `dead` persisted of the ring: the
   // condition under which an operator's rmpeer is safe. Before it, `dead` may have given
   // ranges away that `survivor` would take back and hand out again (no peer can know
-  // better: the grant's only other witness may be down too).
+  // better: the grant's only other witness may be down too). Likewise what `dead` last told
+  // of the shares in its space (shares_known).
   bool rmpeer_is_safe(int dead, int survivor) const;
+  bool shares_known(int dead, int survivor) const;
   // group[i] is peer i's side; peers talk only within a side.
   void partition(const std::vector<int>& group);
   void heal();
@@ -99,6 +101,8 @@ class SimWorld {
   std::string trace() const;
   void note(int peer, const std::string& what);
   std::uint64_t messages_sent() const { return messages_sent_; }
+  // Shared addresses an rmpeer kept for their other holders (share_notices.h).
+  std::uint64_t kept_after_rmpeer() const { return kept_after_rmpeer_; }
 
  private:
   struct Peer;
@@ -135,6 +139,7 @@ class SimWorld {
   std::vector<std::string> violations_;
   std::deque<std::string> trace_;
   std::uint64_t messages_sent_ = 0;
+  std::uint64_t kept_after_rmpeer_ = 0;
   Millis next_tick_{0};
 };
 

@@ -222,6 +222,7 @@ SeedRun run_seed(std::uint64_t seed, int steps) {
     }
   }
   run.messages = w.messages_sent();
+  run.kept_after_rmpeer = w.kept_after_rmpeer();
   run.acknowledged = w.acknowledged().size();
   if (!run.status.ok()) {
     run.trace = w.trace();

@@ -17,9 +17,10 @@ struct SeedRun {
   std::string trace;    // on failure, the last events
   std::uint64_t messages = 0;
   std::uint64_t acknowledged = 0;
-  std::size_t most_sharers = 0;  // the most peers seen holding one shared gateway at once
-  std::size_t most_joiners = 0;  // the same for an offered allocation that others joined
-  Millis heal_time{0};           // simulated time from heal to convergence
+  std::size_t most_sharers = 0;         // the most peers seen holding one shared gateway at once
+  std::size_t most_joiners = 0;         // the same for an offered allocation that others joined
+  std::uint64_t kept_after_rmpeer = 0;  // shared addresses an rmpeer kept for their holders
+  Millis heal_time{0};                  // simulated time from heal to convergence
 };
 
 // Expands `seed` into options (3-20 peers, seed or consensus mode, observers, loss,
