@@ -33,9 +33,9 @@ struct Allocator::State {
 
   AllocatorContext ctx;
   PendingQueue pending;
-  Reservations reservations{ctx};
-  ShareNotices notices{ctx, reservations};
   SpaceRequests requests{ctx};
+  Reservations reservations{ctx, requests};
+  ShareNotices notices{ctx, reservations};
   Bootstrap bootstrap{ctx, [this] { commands.retry(); }};
   AddressCommands commands{ctx, pending, requests, bootstrap, reservations};
   Ownership ownership{ctx, bootstrap, reservations, [this] { commands.retry(); }};

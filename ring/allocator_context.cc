@@ -24,6 +24,9 @@ void AllocatorContext::record(const Address& a, const std::string& owner, int pr
                               bool shared) {
   table.set(a, owner, prefix_len, shared);  // replaces any earlier holder, as the put does
   out.write(allocation_write(a, {owner, prefix_len, shared}));
+  if (shares.find(a) != nullptr) {
+    ++shares_changes;  // a shares-notice names the holder the table keeps a shared one for
+  }
 }
 
 void AllocatorContext::forget(const Address& a) {
@@ -36,11 +39,13 @@ void AllocatorContext::forget(const Address& a) {
 void AllocatorContext::record_share(const Address& a, Share share) {
   out.write(share_write(a, share));
   shares.set(a, std::move(share));
+  ++shares_changes;
 }
 
 void AllocatorContext::forget_share(const Address& a) {
   if (shares.erase(a)) {
     out.write(share_delete(a));
+    ++shares_changes;
   }
 }
 

@@ -5,6 +5,7 @@
 // own the rest of the state and borrow this. Owned by the allocator; loop-confined.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -38,6 +39,8 @@ struct AllocatorContext {
   RingConflicts ring_conflicts;        // rings created apart; no new address while any stands
   std::vector<std::string> conflicts;  // other conflicts seen, each once
   bool shutting_down = false;
+  std::uint64_t shares_changes = 0;  // bumped by every change a shares-notice would show
+  std::uint64_t last_sequence = 0;   // of the HeldAddresses and ShareRequests we sent, this run
   bool ring_broadcast_owed = false;  // a donation not yet broadcast (see flush_ring_broadcast)
   Millis last_ring_broadcast{-1'000'000};
   Millis now{0};  // of the call running
@@ -47,6 +50,8 @@ struct AllocatorContext {
   // "<name>(<nickname>)", or the name alone when the nickname is unknown.
   std::string nick(PeerName p) const;
   bool is_reachable(PeerName p) const { return reachable.contains(p); }
+  // Orders what we tell peers of our holdings (HeldAddresses, ShareRequest) in this run.
+  std::uint64_t next_sequence() { return ++last_sequence; }
 
   // Records `a` for `owner` and writes it to the store (replacing any earlier holder).
   void record(const Address& a, const std::string& owner, int prefix_len, bool shared = false);

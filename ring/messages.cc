@@ -30,7 +30,8 @@ Result<std::vector<std::uint8_t>> decode_bytes(const json& j, const char* what) 
   return std::vector<std::uint8_t>(j.get_binary().begin(), j.get_binary().end());
 }
 
-// One held address: its bytes, or [bytes, owner] when it is held by a shared claim.
+// One held address: its bytes, [bytes, owner] when it is held by a shared claim, or
+// [bytes, owner, true] for a share asked for and not yet granted.
 Status decode_held_item(const json& item, HeldAddresses& held) {
   if (!item.is_array()) {
     Result<Address> a = decode_address(item);
@@ -38,32 +39,47 @@ Status decode_held_item(const json& item, HeldAddresses& held) {
     held.addresses.push_back(*a);
     return Status();
   }
-  if (item.size() != 2 || !item[1].is_string() ||
+  bool asked = item.size() == 3 && item[2].is_boolean() && item[2].get<bool>();
+  if ((item.size() != 2 && !asked) || !item[1].is_string() ||
       item[1].get_ref<const std::string&>().size() > kMaxOwnerBytes ||
-      held.shared.size() >= kMaxSharedHeld) {
+      held.shared.size() + held.asked.size() >= kMaxSharedHeld) {
     return Status::corruption("a shared held address is not a bounded [address, owner] pair");
   }
   Result<Address> a = decode_address(item[0]);
   WIPAM_RETURN_IF_ERROR(a.status());
-  held.shared.push_back({*a, item[1].get<std::string>()});
+  (asked ? held.asked : held.shared).push_back({*a, item[1].get<std::string>()});
   return Status();
 }
 
+// The addresses, then (from a version that orders them) the incarnation and the sequence.
 Result<PeerMessage> decode_held(const json& body) {
-  if (!body.is_array() || body.size() > kMaxHeldAddresses) {
+  if (!body.is_array() || body.size() > kMaxHeldAddresses + 2) {
+    return Status::corruption("held addresses are not a bounded list");
+  }
+  std::size_t n = body.size();
+  bool ordered = n >= 2 && body[n - 1].is_number_unsigned() && body[n - 2].is_number_unsigned();
+  std::size_t items = ordered ? n - 2 : n;
+  if (items > kMaxHeldAddresses) {
     return Status::corruption("held addresses are not a bounded list");
   }
   HeldAddresses held;
-  held.addresses.reserve(body.size());
-  for (const json& item : body) {
-    WIPAM_RETURN_IF_ERROR(decode_held_item(item, held));
+  held.addresses.reserve(items);
+  for (std::size_t i = 0; i < items; ++i) {
+    WIPAM_RETURN_IF_ERROR(decode_held_item(body[i], held));
+  }
+  if (ordered) {
+    held.incarnation = body[n - 2].get<std::uint64_t>();
+    held.sequence = body[n - 1].get<std::uint64_t>();
   }
   return PeerMessage(std::move(held));
 }
 
-// [address, owner]: the body of a share-request or share-granted.
+// [address, owner]: the body of a share-granted, and of a share-request, which may add its
+// sender's [incarnation, sequence].
 Result<PeerMessage> decode_share(Tag tag, const json& body) {
-  if (!body.is_array() || body.size() != 2 || !body[1].is_string() ||
+  bool ordered = tag == Tag::kShareRequest && body.is_array() && body.size() == 4 &&
+                 body[2].is_number_unsigned() && body[3].is_number_unsigned();
+  if (!body.is_array() || (body.size() != 2 && !ordered) || !body[1].is_string() ||
       body[1].get_ref<const std::string&>().size() > kMaxOwnerBytes) {
     return Status::corruption("a share is not an [address, owner] pair");
   }
@@ -72,8 +88,15 @@ Result<PeerMessage> decode_share(Tag tag, const json& body) {
     return a.status();
   }
   std::string owner = body[1].get<std::string>();
-  return tag == Tag::kShareRequest ? PeerMessage(ShareRequest{*a, std::move(owner)})
-                                   : PeerMessage(ShareGranted{*a, std::move(owner)});
+  if (tag == Tag::kShareGranted) {
+    return PeerMessage(ShareGranted{*a, std::move(owner)});
+  }
+  ShareRequest request{*a, std::move(owner)};
+  if (ordered) {
+    request.incarnation = body[2].get<std::uint64_t>();
+    request.sequence = body[3].get<std::uint64_t>();
+  }
+  return PeerMessage(std::move(request));
 }
 
 // [address, owner, [peer name...]]: one shared address of a shares-notice.
@@ -160,10 +183,22 @@ struct Encoder {
     for (const SharedHolding& h : m.shared) {
       list.push_back(json::array({encode_address(h.address), h.owner}));
     }
+    for (const SharedHolding& h : m.asked) {
+      list.push_back(json::array({encode_address(h.address), h.owner, true}));
+    }
+    if (m.sequence != 0) {
+      list.push_back(m.incarnation);
+      list.push_back(m.sequence);
+    }
     return {Tag::kHeldAddresses, std::move(list)};
   }
   json operator()(const ShareRequest& m) const {
-    return {Tag::kShareRequest, {encode_address(m.address), m.owner}};
+    json body = json::array({encode_address(m.address), m.owner});
+    if (m.sequence != 0) {
+      body.push_back(m.incarnation);
+      body.push_back(m.sequence);
+    }
+    return {Tag::kShareRequest, std::move(body)};
   }
   json operator()(const ShareGranted& m) const {
     return {Tag::kShareGranted, {encode_address(m.address), m.owner}};
@@ -192,10 +227,10 @@ Result<PeerMessage> decode_message(std::span<const std::uint8_t> bytes) {
     return Status::corruption("message of " + std::to_string(bytes.size()) +
                               " bytes exceeds the limit");
   }
-  // [type, body]: the longest list is held-addresses' (a shared one is a pair: two items
-  // more); ring and paxos state are byte strings.
-  static constexpr CborLimits kLimits{kMaxMessageBytes, kMaxCborDepth, kMaxHeldAddresses,
-                                      kMaxHeldAddresses + 3 * kMaxSharedHeld + 8};
+  // [type, body]: the longest list is held-addresses' (a shared one is a pair, two items
+  // more, and an asked one a triple, three more); ring and paxos state are byte strings.
+  static constexpr CborLimits kLimits{kMaxMessageBytes, kMaxCborDepth, kMaxHeldAddresses + 2,
+                                      kMaxHeldAddresses + 3 * kMaxSharedHeld + 10};
   Result<json> parsed = parse_cbor(bytes, kLimits);
   if (!parsed.ok()) {
     return parsed.status().with_context("message refused");

@@ -61,9 +61,17 @@ struct SharedHolding {
   friend bool operator==(const SharedHolding&, const SharedHolding&) = default;
 };
 // The addresses held by shared claims are in `shared`, not in `addresses`.
+// `incarnation` (the sender's run, PeerIdentity::uid) and `sequence` (counting up in that
+// run) order one sender's messages: the network may reorder them, and a set the sender said
+// before a share was granted must not end the share (0: not ordered, from an older version).
+// `asked` lists the shares the sender has asked the receiver for and awaits: a grant already
+// on its way must not be taken back because this set, sent before it arrived, lacks it.
 struct HeldAddresses {
   std::vector<Address> addresses;
   std::vector<SharedHolding> shared = {};
+  std::vector<SharedHolding> asked = {};
+  std::uint64_t incarnation = 0;
+  std::uint64_t sequence = 0;
   friend bool operator==(const HeldAddresses&, const HeldAddresses&) = default;
 };
 
@@ -71,9 +79,13 @@ struct HeldAddresses {
 // claim that several peers may hold at once, such as a gateway every host names). Granted
 // iff the receiver holds it for that owner; free, it is handed over as for a SpaceRequest of
 // the one address; otherwise denied with a SpaceDenied.
+// Ordered with the sender's HeldAddresses (same incarnation and sequence), so that one the
+// sender sent before it is not taken as its word after the grant.
 struct ShareRequest {
   Address address;
   std::string owner;
+  std::uint64_t incarnation = 0;
+  std::uint64_t sequence = 0;
   friend bool operator==(const ShareRequest&, const ShareRequest&) = default;
 };
 

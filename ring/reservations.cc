@@ -94,6 +94,9 @@ void Reservations::ring_changed() {
 }
 
 void Reservations::on_held(PeerName from, const HeldAddresses& m) {
+  if (!in_order(from, m.incarnation, m.sequence)) {
+    return;  // overtaken by a later one of the sender's: what it says is out of date
+  }
   std::set<Address> wanted;
   for (const Address& a : m.addresses) {
     if (ctx_.space.owns(a)) {
@@ -104,6 +107,12 @@ void Reservations::on_held(PeerName from, const HeldAddresses& m) {
   for (const SharedHolding& h : m.shared) {
     if (ctx_.space.owns(h.address)) {
       wanted.insert(h.address);
+      shared.insert(h.address);
+    }
+  }
+  for (const SharedHolding& h : m.asked) {
+    if (ctx_.space.owns(h.address) && shares_with(from, h)) {
+      wanted.insert(h.address);  // granted, and the grant is on its way: keep it
       shared.insert(h.address);
     }
   }
@@ -127,6 +136,14 @@ void Reservations::on_held(PeerName from, const HeldAddresses& m) {
       report_duplicate(from, a, *held);
     }
   }
+}
+
+// `from` is a holder of `h.address` by the share of it for `h.owner`.
+bool Reservations::shares_with(PeerName from, const SharedHolding& h) const {
+  const Share* share = ctx_.shares.find(h.address);
+  const Allocation* held = ctx_.table.find(h.address);
+  return share != nullptr && share->owner == h.owner && held != nullptr &&
+         (share->peers.contains(from) || held->owner == peer_owner(from));
 }
 
 // `from` no longer holds what it held of our space outside `wanted`: its shares of those end,
@@ -186,6 +203,9 @@ void Reservations::report_duplicate(PeerName from, const Address& a, const Alloc
 }
 
 bool Reservations::share(PeerName from, const ShareRequest& m) {
+  // Answered even if out of order (an unwanted grant is undone); what it orders is the
+  // sender's HeldAddresses sent before it, which must not end the share granted now.
+  (void)in_order(from, m.incarnation, m.sequence);
   const Address& a = m.address;
   const Allocation* held = ctx_.space.owns(a) ? ctx_.table.find(a) : nullptr;
   if (held == nullptr || from == ctx_.self()) {
@@ -289,7 +309,27 @@ void Reservations::sync(PeerName owner) {
       held.addresses.push_back(a);
     }
   }
+  for (SharedHolding& h : requests_.shares_asked_of(owner)) {
+    if (held.shared.size() + held.asked.size() < kMaxSharedHeld &&
+        held.addresses.size() + held.shared.size() + held.asked.size() < kMaxHeldAddresses) {
+      held.asked.push_back(std::move(h));
+    }
+  }
+  held.incarnation = ctx_.config.self.uid;
+  held.sequence = ctx_.next_sequence();
   ctx_.out.unicast(owner, std::move(held));
+}
+
+bool Reservations::in_order(PeerName from, std::uint64_t incarnation, std::uint64_t sequence) {
+  if (sequence == 0) {
+    return true;  // an older version's: unordered, taken as it comes
+  }
+  HeldOrder& last = last_held_[from];
+  if (incarnation == last.incarnation && sequence <= last.sequence) {
+    return false;
+  }
+  last = {incarnation, sequence};
+  return true;
 }
 
 }  // namespace wipam::ring

@@ -7,6 +7,8 @@
 // shared address hands it to a sharer. Owned by the allocator; loop-confined.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -15,12 +17,15 @@
 #include "ring/allocator_context.h"
 #include "ring/messages.h"
 #include "ring/peer_name.h"
+#include "ring/space_requests.h"
 
 namespace wipam::ring {
 
 class Reservations {
  public:
-  explicit Reservations(AllocatorContext& ctx) : ctx_(ctx) {}
+  // `requests` says which shares we await, which our HeldAddresses list as asked.
+  Reservations(AllocatorContext& ctx, const SpaceRequests& requests)
+      : ctx_(ctx), requests_(requests) {}
 
   // After a restore: the owners of ranges where we hold addresses must hear of them.
   void restore();
@@ -59,15 +64,27 @@ class Reservations {
 
  private:
   bool hand_to_sharer(const Address& a);
+  bool shares_with(PeerName from, const SharedHolding& h) const;
   void let_go(PeerName from, const std::set<Address>& wanted);
   void report_duplicate(PeerName from, const Address& a, const Allocation& held);
   void unshare(const Address& a, PeerName peer);
   void tell(PeerName owner);
   void sync(PeerName owner);
 
+  // False for a message of `from`'s older than one already taken from it (reordered);
+  // otherwise it becomes the latest.
+  bool in_order(PeerName from, std::uint64_t incarnation, std::uint64_t sequence);
+
+  struct HeldOrder {
+    std::uint64_t incarnation = 0;
+    std::uint64_t sequence = 0;
+  };
+
   AllocatorContext& ctx_;
-  std::set<PeerName> sync_;   // peers to tell which of their addresses we hold
-  std::set<PeerName> dirty_;  // owners to tell at the end of this call
+  const SpaceRequests& requests_;
+  std::map<PeerName, HeldOrder> last_held_;  // the latest taken from each peer
+  std::set<PeerName> sync_;                  // peers to tell which of their addresses we hold
+  std::set<PeerName> dirty_;                 // owners to tell at the end of this call
 };
 
 }  // namespace wipam::ring

@@ -70,8 +70,12 @@ void ShareNotices::gossip() {
 }
 
 void ShareNotices::flush() {
+  if (ctx_.shares_changes == flushed_at_) {
+    return;  // the common case: nothing a notice shows changed in this call
+  }
+  flushed_at_ = ctx_.shares_changes;
   if (ctx_.shares.empty() && sent_.shares.empty()) {
-    return;  // the common case: nothing shared, nothing to build
+    return;
   }
   SharesNotice now = ours();
   if (now != sent_) {

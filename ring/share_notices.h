@@ -8,6 +8,7 @@
 // reserves those addresses for their holders at once. Owned by the allocator; loop-confined.
 #pragma once
 
+#include <cstdint>
 #include <map>
 
 #include "ring/allocator_context.h"
@@ -46,6 +47,8 @@ class ShareNotices {
   Reservations& reservations_;
   std::map<PeerName, SharesNotice> heard_;
   SharesNotice sent_;  // the last we broadcast
+  // ctx_.shares_changes when we last compared ours with sent_ (none yet: the first compares).
+  std::uint64_t flushed_at_ = ~std::uint64_t{0};
 };
 
 }  // namespace wipam::ring

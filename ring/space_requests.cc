@@ -39,14 +39,26 @@ std::string SpaceRequests::ask_for_address(const Address& a, PeerName holder,
   if (!ask.donor) {
     ask.donor = holder;
     ask.sent_at = ctx_.now;
+    ask.share_for = share_for;
     if (share_for) {
-      ctx_.out.unicast(holder, ShareRequest{a, *share_for});
+      ctx_.out.unicast(holder,
+                       ShareRequest{a, *share_for, ctx_.config.self.uid, ctx_.next_sequence()});
     } else {
       ctx_.out.unicast(holder, SpaceRequest{single});
     }
   }
   return "peer " + ctx_.nick(holder) + (share_for ? " to share " : " to hand over ") +
          a.to_string();
+}
+
+std::vector<SharedHolding> SpaceRequests::shares_asked_of(PeerName donor) const {
+  std::vector<SharedHolding> asked;
+  for (const auto& [wanted, ask] : asks_) {
+    if (ask.donor == donor && ask.share_for) {
+      asked.push_back({wanted.start(), *ask.share_for});
+    }
+  }
+  return asked;
 }
 
 void SpaceRequests::shared(PeerName from, const Address& a) {

@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "ring/address.h"
 #include "ring/allocator_context.h"
@@ -36,7 +37,8 @@ struct AskResult {
 struct SpaceAsk {
   std::optional<PeerName> donor;  // the peer asked last, while we wait for its answer
   Millis sent_at{0};
-  std::set<PeerName> tried;  // peers that denied or did not answer
+  std::set<PeerName> tried;              // peers that denied or did not answer
+  std::optional<std::string> share_for;  // a ShareRequest's owner; else a SpaceRequest
 };
 
 class SpaceRequests {
@@ -49,6 +51,8 @@ class SpaceRequests {
   // With `share_for`, asks it to share `a` if it holds it for that owner (ShareRequest).
   std::string ask_for_address(const Address& a, PeerName holder,
                               const std::optional<std::string>& share_for = std::nullopt);
+  // The shares we asked `donor` for and await (HeldAddresses::asked).
+  std::vector<SharedHolding> shares_asked_of(PeerName donor) const;
   // `from` shared `a` with us: the ask for it is over.
   void shared(PeerName from, const Address& a);
   // `from` has nothing for `wanted`. An ask for a single address ends there (its holder

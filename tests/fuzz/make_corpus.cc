@@ -202,8 +202,17 @@ void cbor_seeds() {
   cbor("held_shared", kToSeed,
        ring::encode_message(
            ring::HeldAddresses{{addr("10.32.0.7")}, {{addr("10.32.1.1"), gateway}}}));
+  cbor("held_asked", kToSeed,
+       ring::encode_message(ring::HeldAddresses{{addr("10.32.0.7")},
+                                                {{addr("10.32.1.1"), gateway}},
+                                                {{addr("10.32.1.2"), gateway}},
+                                                0xfeedface12345678,
+                                                42}));
   cbor("share_request", kToSeed,
        ring::encode_message(ring::ShareRequest{addr("10.32.1.1"), gateway}));
+  cbor(
+      "share_request_ordered", kToSeed,
+      ring::encode_message(ring::ShareRequest{addr("10.32.1.1"), gateway, 0xfeedface12345678, 43}));
   cbor("share_granted", kToSeed,
        ring::encode_message(ring::ShareGranted{addr("10.32.1.1"), gateway}));
   cbor("shares_notice", kToSeed,

@@ -36,7 +36,12 @@ TEST(MessagesTest, EveryMessageRoundTrips) {
       SpaceRequest{Range(addr("fd00::"), addr("fd00::1:0"))},
       HeldAddresses{},
       HeldAddresses{{addr("10.32.0.1")}, {{addr("10.32.5.1"), "gateway:g"}}},
+      HeldAddresses{{addr("10.32.0.1")}, {{addr("10.32.5.1"), "gateway:g"}}, {}, 77, 3},
+      HeldAddresses{{}, {}, {}, 0xffffffffffffffff, 1},
+      HeldAddresses{
+          {}, {{addr("10.32.5.1"), "gateway:g"}}, {{addr("10.32.6.1"), "gateway:h"}}, 9, 4},
       ShareRequest{addr("10.32.5.1"), "gateway:weave-10.32.5.0/24"},
+      ShareRequest{addr("10.32.5.1"), "gateway:weave-10.32.5.0/24", 5, 9},
       ShareGranted{addr("fd00::1"), "gateway:weave-fd00::/64"},
       SharesNotice{},
       SharesNotice{{{addr("10.32.5.1"), "gateway:g", {PeerName(2), PeerName(0xffffffffffff)}},
@@ -144,8 +149,42 @@ TEST(MessagesTest, TheLongestHeldAddressesStillDecode) {
     most.addresses.push_back(Address::of(Family::kV4, 0x0a000000 + i));
   }
   EXPECT_EQ(round_trip(most), PeerMessage(most));
+  HeldAddresses ordered = most;
+  ordered.incarnation = 9;
+  ordered.sequence = 12;
+  EXPECT_EQ(round_trip(ordered), PeerMessage(ordered));
   most.addresses.push_back(addr("11.0.0.1"));
   EXPECT_EQ(decode_message(encode_message(most)).status().code(), Code::kCorruption);
+  ordered.addresses.push_back(addr("11.0.0.1"));
+  EXPECT_EQ(decode_message(encode_message(ordered)).status().code(), Code::kCorruption);
+}
+
+// Shared and asked holdings count together against one bound.
+TEST(MessagesTest, HeldSharesAndAskedSharesAreBoundedTogether) {
+  HeldAddresses most;
+  for (std::size_t i = 0; i < kMaxSharedHeld; ++i) {
+    auto& list = i % 2 == 0 ? most.shared : most.asked;
+    list.push_back({Address::of(Family::kV4, 0x0a000000 + i), "gateway:g"});
+  }
+  EXPECT_EQ(round_trip(most), PeerMessage(most));
+  most.asked.push_back({addr("11.0.0.1"), "gateway:g"});
+  EXPECT_EQ(decode_message(encode_message(most)).status().code(), Code::kCorruption);
+}
+
+TEST(MessagesTest, HeldAddressesOrderIsTwoNumbersAtTheEndOnly) {
+  using nlohmann::json;
+  json a = json::binary(address_bytes(4, 1));
+  for (const json& j :
+       {json::array({6, json::array({7, a})}), json::array({6, json::array({7})}),
+        json::array({6, json::array({7, a, 8})}), json::array({6, json::array({a, -1, 8})})}) {
+    EXPECT_EQ(decode_message(json::to_cbor(j)).status().code(), Code::kCorruption) << j.dump();
+  }
+  Result<PeerMessage> m = decode_message(json::to_cbor(json::array({6, json::array({a, 7, 8})})));
+  ASSERT_TRUE(m.ok()) << m.status().to_string();
+  const auto& held = std::get<HeldAddresses>(*m);
+  EXPECT_EQ(held.addresses.size(), 1u);
+  EXPECT_EQ(held.incarnation, 7u);
+  EXPECT_EQ(held.sequence, 8u);
 }
 
 TEST(MessagesTest, AShareIsAnAddressAndABoundedOwnerOrRefused) {
@@ -155,8 +194,13 @@ TEST(MessagesTest, AShareIsAnAddressAndABoundedOwnerOrRefused) {
        {json::array({7, json::array({a})}), json::array({7, json::array({a, 5})}),
         json::array({8, json::array({"x", "owner"})}), json::array({7, "x"}),
         json::array({8, json::array({a, "o", "extra"})}),
+        json::array({8, json::array({a, "o", 1, 2})}), json::array({7, json::array({a, "o", 1})}),
+        json::array({7, json::array({a, "o", 1, -2})}),
         json::array({6, json::array({json::array({a})})}),
         json::array({6, json::array({json::array({a, 5})})}),
+        json::array({6, json::array({json::array({a, "o", false})})}),
+        json::array({6, json::array({json::array({a, "o", 1})})}),
+        json::array({6, json::array({json::array({a, "o", true, true})})}),
         json::array({6, json::array({json::array({"x", "owner"})})}),
         json::array({7, json::array({a, json(std::string(kMaxOwnerBytes + 1, 'o'))})})}) {
     EXPECT_EQ(decode_message(json::to_cbor(j)).status().code(), Code::kCorruption) << j.dump();

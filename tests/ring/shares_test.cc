@@ -246,6 +246,67 @@ TEST_F(SharesTest, AHolderAloneSharesWithAPeerHoldingItForTheSameOwner) {
   EXPECT_TRUE(net_.saw_event(EventKind::kDuplicate));
 }
 
+// The network may reorder a sharer's messages: a held-addresses it sent before its share was
+// granted (without the address) arriving after the grant's must not end the share.
+TEST_F(SharesTest, AnOutOfDateHeldAddressesDoesNotEndAShare) {
+  std::string g = gateway_held_by({1, 2});
+  auto shared = [&] { return net_.store(1)[share_key(cidr(g.c_str()).address())]; };
+  ASSERT_EQ(shared(), "1 00:00:00:00:00:02 " + kGateway);
+  net_.take(PeerName(1),
+            net_.peer(1).message(net_.now(), PeerName(2), HeldAddresses{{}, {}, {}, 2, 1}));
+  EXPECT_EQ(shared(), "1 00:00:00:00:00:02 " + kGateway);
+  // Nor does one it sent before asking again (its share-request orders it too).
+  Address a = cidr(g.c_str()).address();
+  net_.take(PeerName(1),
+            net_.peer(1).message(net_.now(), PeerName(2), ShareRequest{a, kGateway, 2, 500}));
+  net_.take(PeerName(1),
+            net_.peer(1).message(net_.now(), PeerName(2), HeldAddresses{{}, {}, {}, 2, 400}));
+  EXPECT_EQ(shared(), "1 00:00:00:00:00:02 " + kGateway);
+  // A later one without it does: the sharer let go.
+  net_.take(PeerName(1),
+            net_.peer(1).message(net_.now(), PeerName(2), HeldAddresses{{}, {}, {}, 2, 1000}));
+  EXPECT_EQ(shared(), "0 " + kGateway);
+}
+
+// A sharer that asked to share, and sent its held-addresses before the grant reached it,
+// lists the share as asked: the holder keeps the grant on its way, which the sharer's claim
+// then takes. Without that, the holder ended the share and gave the address to another owner.
+TEST_F(SharesTest, AHeldAddressesSentWhileAShareIsAskedKeepsTheGrant) {
+  std::string kept = gateway_held_by({1, 2});
+  std::string asked = owned_by(1, 1);
+  Address a = cidr(asked.c_str()).address();
+  ASSERT_EQ(first(net_.call(1, shared_claim(asked.c_str()))), asked);
+  // Peer 2 asks; its ask is lost on the way, and its held-addresses (after a release) goes.
+  Result<Effects> ask = net_.peer(2).command(net_.now(), 900, shared_claim(asked.c_str()));
+  ASSERT_TRUE(ask.ok() && ask->messages.size() == 1);
+  auto request = std::get<ShareRequest>(ask->messages.front().message);
+  Result<Effects> told =
+      net_.peer(2).command(net_.now(), 901, ReleaseCommand{cidr(kept.c_str()).address(), kGateway});
+  ASSERT_TRUE(told.ok());
+  const HeldAddresses* held = nullptr;
+  for (const OutgoingMessage& m : told->messages) {
+    held = held != nullptr ? held : std::get_if<HeldAddresses>(&m.message);
+  }
+  ASSERT_NE(held, nullptr);
+  EXPECT_EQ(held->asked, (std::vector<SharedHolding>{{a, kGateway}}));
+  // The grant, then that held-addresses, reach peer 1 (the network reordered them).
+  EXPECT_LT(request.sequence, held->sequence);
+  net_.take(PeerName(1), net_.peer(1).message(net_.now(), PeerName(2), request));
+  net_.take(PeerName(1), net_.peer(1).message(net_.now(), PeerName(2), *held));
+  EXPECT_EQ(net_.store(1)[share_key(a)], "1 00:00:00:00:00:02 " + kGateway);
+  net_.run(Millis{500});
+  ASSERT_TRUE(net_.reply(900) && net_.reply(900)->status.ok());
+  ASSERT_TRUE(release(1, asked, kGateway)->status.ok());
+  EXPECT_EQ(holder(1, asked), peer_owner(PeerName(2)));
+  EXPECT_EQ(net_.call(3, ClaimCommand{"container-9", cidr(asked.c_str())})->status.code(),
+            Code::kAlreadyExists);
+  // Once it no longer waits, its held-addresses ends the share.
+  net_.take(PeerName(1),
+            net_.peer(1).message(net_.now(), PeerName(2), HeldAddresses{{}, {}, {}, 2, 1'000'000}));
+  EXPECT_EQ(holder(1, asked), "(free)");
+  EXPECT_TRUE(net_.peer(1).check_invariants().ok());
+}
+
 // The holder dies and is removed while a sharer is away: the taker heard the holder's shares
 // (share_notices.h), so it keeps the address for the sharer and never hands it out.
 TEST_F(SharesTest, AnRmpeerKeepsASharedAddressForASharerThatIsAway) {
