@@ -239,8 +239,7 @@ void AddressCommands::on_share_granted(PeerName from, const ShareGranted& m) {
 void AddressCommands::answer_held_claim(const Pending& p, const ClaimCommand& c,
                                         const Allocation& held) {
   Address a = c.address.address();
-  std::string owner = c.owner.empty() ? a.to_string() : c.owner;
-  if ((held.owner == owner && !c.owner.empty()) || take_back_share(c, held)) {
+  if ((held.owner == share_owner(c) && !c.owner.empty()) || take_back_share(c, held)) {
     ctx_.out.reply(p.id, Status(), {c.address});
     return;
   }

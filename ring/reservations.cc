@@ -321,8 +321,8 @@ void Reservations::sync(PeerName owner) {
 }
 
 bool Reservations::in_order(PeerName from, std::uint64_t incarnation, std::uint64_t sequence) {
-  if (sequence == 0) {
-    return true;  // an older version's: unordered, taken as it comes
+  if (sequence == 0 || incarnation == 0) {
+    return true;  // an older version's, or a run without an id: unordered, taken as it comes
   }
   HeldOrder& last = last_held_[from];
   if (incarnation == last.incarnation && sequence <= last.sequence) {

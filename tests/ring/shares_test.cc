@@ -268,6 +268,20 @@ TEST_F(SharesTest, AnOutOfDateHeldAddressesDoesNotEndAShare) {
   EXPECT_EQ(shared(), "0 " + kGateway);
 }
 
+// A run without an incarnation id has no order to keep: its held-addresses are taken as
+// they come, so a restart that counts from 1 again is never ignored.
+TEST_F(SharesTest, HeldAddressesWithoutAnIncarnationAreTakenAsTheyCome) {
+  std::string g = gateway_held_by({1, 2});
+  Address a = cidr(g.c_str()).address();
+  auto shared = [&] { return net_.store(1)[share_key(a)]; };
+  net_.take(PeerName(1), net_.peer(1).message(net_.now(), PeerName(2),
+                                              HeldAddresses{{}, {{a, kGateway}}, {}, 0, 5}));
+  EXPECT_EQ(shared(), "1 00:00:00:00:00:02 " + kGateway);
+  net_.take(PeerName(1),
+            net_.peer(1).message(net_.now(), PeerName(2), HeldAddresses{{}, {}, {}, 0, 3}));
+  EXPECT_EQ(shared(), "0 " + kGateway);
+}
+
 // A sharer that asked to share, and sent its held-addresses before the grant reached it,
 // lists the share as asked: the holder keeps the grant on its way, which the sharer's claim
 // then takes. Without that, the holder ended the share and gave the address to another owner.
