@@ -186,7 +186,7 @@ struct Encoder {
     for (const SharedHolding& h : m.asked) {
       list.push_back(json::array({encode_address(h.address), h.owner, true}));
     }
-    if (m.sequence != 0) {
+    if (m.incarnation != 0 || m.sequence != 0) {  // what was decoded, said again
       list.push_back(m.incarnation);
       list.push_back(m.sequence);
     }
@@ -194,7 +194,7 @@ struct Encoder {
   }
   json operator()(const ShareRequest& m) const {
     json body = json::array({encode_address(m.address), m.owner});
-    if (m.sequence != 0) {
+    if (m.incarnation != 0 || m.sequence != 0) {  // what was decoded, said again
       body.push_back(m.incarnation);
       body.push_back(m.sequence);
     }

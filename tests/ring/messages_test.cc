@@ -38,10 +38,12 @@ TEST(MessagesTest, EveryMessageRoundTrips) {
       HeldAddresses{{addr("10.32.0.1")}, {{addr("10.32.5.1"), "gateway:g"}}},
       HeldAddresses{{addr("10.32.0.1")}, {{addr("10.32.5.1"), "gateway:g"}}, {}, 77, 3},
       HeldAddresses{{}, {}, {}, 0xffffffffffffffff, 1},
+      HeldAddresses{{}, {}, {}, 7, 0},
       HeldAddresses{
           {}, {{addr("10.32.5.1"), "gateway:g"}}, {{addr("10.32.6.1"), "gateway:h"}}, 9, 4},
       ShareRequest{addr("10.32.5.1"), "gateway:weave-10.32.5.0/24"},
       ShareRequest{addr("10.32.5.1"), "gateway:weave-10.32.5.0/24", 5, 9},
+      ShareRequest{addr("10.32.5.1"), "gateway:weave-10.32.5.0/24", 5, 0},
       ShareGranted{addr("fd00::1"), "gateway:weave-fd00::/64"},
       SharesNotice{},
       SharesNotice{{{addr("10.32.5.1"), "gateway:g", {PeerName(2), PeerName(0xffffffffffff)}},
