@@ -65,6 +65,10 @@ class SharesTest : public ::testing::Test {
   std::optional<Reply> release(int peer, const std::string& a, const std::string& owner) {
     return net_.call(peer, ReleaseCommand{cidr(a.c_str()).address(), owner});
   }
+  // Hands `m` from peer `from` to peer `to` now, as the network would.
+  void deliver(int from, int to, const PeerMessage& m) {
+    net_.take(PeerName(to), net_.peer(to).message(net_.now(), PeerName(from), m));
+  }
 
   Peers net_;
 };
@@ -236,13 +240,11 @@ TEST_F(SharesTest, AHolderAloneSharesWithAPeerHoldingItForTheSameOwner) {
   std::string g = owned_by(1);
   Address a = cidr(g.c_str()).address();
   ASSERT_EQ(first(net_.call(1, ClaimCommand{kGateway, cidr(g.c_str()), Sharing::kJoin})), g);
-  net_.take(PeerName(1),
-            net_.peer(1).message(net_.now(), PeerName(3), HeldAddresses{{}, {{a, kGateway}}}));
+  deliver(3, 1, HeldAddresses{{}, {{a, kGateway}}});
   net_.run();
   EXPECT_FALSE(net_.saw_event(EventKind::kDuplicate));
   EXPECT_EQ(net_.store(1).at(share_key(a)), "1 00:00:00:00:00:03 " + kGateway);
-  net_.take(PeerName(1), net_.peer(1).message(net_.now(), PeerName(2),
-                                              HeldAddresses{{}, {{a, "gateway:weave-other"}}}));
+  deliver(2, 1, HeldAddresses{{}, {{a, "gateway:weave-other"}}});
   EXPECT_TRUE(net_.saw_event(EventKind::kDuplicate));
 }
 
@@ -252,19 +254,15 @@ TEST_F(SharesTest, AnOutOfDateHeldAddressesDoesNotEndAShare) {
   std::string g = gateway_held_by({1, 2});
   auto shared = [&] { return net_.store(1)[share_key(cidr(g.c_str()).address())]; };
   ASSERT_EQ(shared(), "1 00:00:00:00:00:02 " + kGateway);
-  net_.take(PeerName(1),
-            net_.peer(1).message(net_.now(), PeerName(2), HeldAddresses{{}, {}, {}, 2, 1}));
+  deliver(2, 1, HeldAddresses{{}, {}, {}, 2, 1});
   EXPECT_EQ(shared(), "1 00:00:00:00:00:02 " + kGateway);
   // Nor does one it sent before asking again (its share-request orders it too).
   Address a = cidr(g.c_str()).address();
-  net_.take(PeerName(1),
-            net_.peer(1).message(net_.now(), PeerName(2), ShareRequest{a, kGateway, 2, 500}));
-  net_.take(PeerName(1),
-            net_.peer(1).message(net_.now(), PeerName(2), HeldAddresses{{}, {}, {}, 2, 400}));
+  deliver(2, 1, ShareRequest{a, kGateway, 2, 500});
+  deliver(2, 1, HeldAddresses{{}, {}, {}, 2, 400});
   EXPECT_EQ(shared(), "1 00:00:00:00:00:02 " + kGateway);
   // A later one without it does: the sharer let go.
-  net_.take(PeerName(1),
-            net_.peer(1).message(net_.now(), PeerName(2), HeldAddresses{{}, {}, {}, 2, 1000}));
+  deliver(2, 1, HeldAddresses{{}, {}, {}, 2, 1000});
   EXPECT_EQ(shared(), "0 " + kGateway);
 }
 
@@ -274,11 +272,9 @@ TEST_F(SharesTest, HeldAddressesWithoutAnIncarnationAreTakenAsTheyCome) {
   std::string g = gateway_held_by({1, 2});
   Address a = cidr(g.c_str()).address();
   auto shared = [&] { return net_.store(1)[share_key(a)]; };
-  net_.take(PeerName(1), net_.peer(1).message(net_.now(), PeerName(2),
-                                              HeldAddresses{{}, {{a, kGateway}}, {}, 0, 5}));
+  deliver(2, 1, HeldAddresses{{}, {{a, kGateway}}, {}, 0, 5});
   EXPECT_EQ(shared(), "1 00:00:00:00:00:02 " + kGateway);
-  net_.take(PeerName(1),
-            net_.peer(1).message(net_.now(), PeerName(2), HeldAddresses{{}, {}, {}, 0, 3}));
+  deliver(2, 1, HeldAddresses{{}, {}, {}, 0, 3});
   EXPECT_EQ(shared(), "0 " + kGateway);
 }
 
@@ -305,8 +301,8 @@ TEST_F(SharesTest, AHeldAddressesSentWhileAShareIsAskedKeepsTheGrant) {
   EXPECT_EQ(held->asked, (std::vector<SharedHolding>{{a, kGateway}}));
   // The grant, then that held-addresses, reach peer 1 (the network reordered them).
   EXPECT_LT(request.sequence, held->sequence);
-  net_.take(PeerName(1), net_.peer(1).message(net_.now(), PeerName(2), request));
-  net_.take(PeerName(1), net_.peer(1).message(net_.now(), PeerName(2), *held));
+  deliver(2, 1, request);
+  deliver(2, 1, *held);
   EXPECT_EQ(net_.store(1)[share_key(a)], "1 00:00:00:00:00:02 " + kGateway);
   net_.run(Millis{500});
   ASSERT_TRUE(net_.reply(900) && net_.reply(900)->status.ok());
@@ -315,8 +311,7 @@ TEST_F(SharesTest, AHeldAddressesSentWhileAShareIsAskedKeepsTheGrant) {
   EXPECT_EQ(net_.call(3, ClaimCommand{"container-9", cidr(asked.c_str())})->status.code(),
             Code::kAlreadyExists);
   // Once it no longer waits, its held-addresses ends the share.
-  net_.take(PeerName(1),
-            net_.peer(1).message(net_.now(), PeerName(2), HeldAddresses{{}, {}, {}, 2, 1'000'000}));
+  deliver(2, 1, HeldAddresses{{}, {}, {}, 2, 1'000'000});
   EXPECT_EQ(holder(1, asked), "(free)");
   EXPECT_TRUE(net_.peer(1).check_invariants().ok());
 }
@@ -385,8 +380,7 @@ TEST_F(SharesTest, ClaimsRacingForAFreeGatewayAllSucceed) {
   std::string g = owned_by(1);
   // A donation a moment ago: the next one's broadcast waits for ring_broadcast_interval.
   Address other = cidr(owned_by(1, 1).c_str()).address();
-  net_.take(PeerName(1),
-            net_.peer(1).message(net_.now(), PeerName(3), SpaceRequest{Range(other, other + 1)}));
+  deliver(3, 1, SpaceRequest{Range(other, other + 1)});
   net_.take(PeerName(2), net_.peer(2).command(net_.now(), 900, shared_claim(g.c_str())));
   net_.take(PeerName(3), net_.peer(3).command(net_.now(), 901, shared_claim(g.c_str())));
   net_.run(Millis{3000});
