@@ -42,8 +42,33 @@ std::string incompatible_ranges_message(const std::string& theirs, const std::st
   return "Incompatible IP allocation ranges (received: " + theirs + ", ours: " + ours + ")";
 }
 
+std::string ranges_text(const std::vector<ring::Cidr>& ranges) {
+  std::string out;
+  for (const ring::Cidr& r : ranges) {
+    out += (out.empty() ? "" : ",") + r.to_string();
+  }
+  return out;
+}
+
 bool identities_conflict(const std::string& ours, const std::string& theirs) {
-  return !ours.empty() && !theirs.empty() && ours != theirs;
+  if (ours.empty() || theirs.empty() || ours == theirs) {
+    return false;
+  }
+  // Several parts ('|'-separated, one per allocation range) are compared one by one.
+  std::size_t a = 0;
+  std::size_t b = 0;
+  while (a <= ours.size() && b <= theirs.size()) {
+    std::size_t a_end = std::min(ours.find('|', a), ours.size());
+    std::size_t b_end = std::min(theirs.find('|', b), theirs.size());
+    std::string_view x(ours.data() + a, a_end - a);
+    std::string_view y(theirs.data() + b, b_end - b);
+    if (!x.empty() && !y.empty() && x != y) {
+      return true;
+    }
+    a = a_end + 1;
+    b = b_end + 1;
+  }
+  return a <= ours.size() || b <= theirs.size();  // different numbers of parts
 }
 
 std::string created_apart_message(const std::string& peer, const std::string& ours,

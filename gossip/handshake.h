@@ -9,9 +9,11 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "gossip/crypto.h"
 #include "gossip/wire.h"
+#include "ring/address.h"
 #include "ring/peer_name.h"
 #include "ring/status.h"
 
@@ -60,6 +62,8 @@ HelloCheck check_hello(const Hello& theirs, const LocalTerms& ours);
 
 // True iff both identities are set and differ: the two sides' allocation states were
 // created apart and must not link. An empty identity (no state yet) conflicts with nothing.
+// An identity of several parts separated by '|' (one per allocation range) conflicts iff
+// some part is set on both sides and differs, or the numbers of parts differ.
 bool identities_conflict(const std::string& ours, const std::string& theirs);
 
 // The refusal text for conflicting identities; `peer` is who we refuse. Long identities are
@@ -69,6 +73,8 @@ std::string created_apart_message(const std::string& peer, const std::string& ou
 
 // The exact refusal text for differing ranges (operators grep logs for it).
 std::string incompatible_ranges_message(const std::string& theirs, const std::string& ours);
+// The allocation ranges as a Hello names them: canonical CIDRs, comma-separated.
+std::string ranges_text(const std::vector<ring::Cidr>& ranges);
 
 // SHA-256 over both preambles and both Hello bodies, initiator's first: what the keys are
 // salted with and what the proofs sign, so tampering with any of it breaks the handshake.

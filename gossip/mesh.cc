@@ -63,7 +63,7 @@ Mesh::Mesh(asio::io_context& io, MeshConfig config, MeshHandler& handler)
       rng_(seed_from_openssl()),
       topology_(config_.self, config_.limits.max_peers) {
   connection_options_.terms =
-      LocalTerms{config_.self, config_.allocation_range.to_string(), config_.password.has_value(),
+      LocalTerms{config_.self, ranges_text(config_.allocation_ranges), config_.password.has_value(),
                  /*allocation_identity=*/{}};  // asked per link: see allocation_identity
   connection_options_.allocation_identity = config_.allocation_identity;
   connection_options_.password = config_.password.value_or("");

@@ -67,7 +67,9 @@ struct MeshConfig {
   ring::PeerIdentity self;
   std::string listen_host = "0.0.0.0";
   std::uint16_t port = kDefaultPort;  // 0 picks a free port (see Mesh::local_port)
-  ring::Cidr allocation_range;
+  // Every allocation range, in the order all peers give them (one per family, IPv4 first):
+  // a peer with another set is refused at the handshake.
+  std::vector<ring::Cidr> allocation_ranges;
   std::optional<std::string> password;  // links are plain (and a warning logged) without it
   std::vector<std::string> targets;     // "host[:port]", dialled and redialled forever
   bool discovery = true;                // also dial peers learnt from topology

@@ -31,6 +31,8 @@ struct OutgoingMessage {
   Delivery delivery = Delivery::kBroadcast;
   PeerName to;  // for kUnicast
   PeerMessage message;
+  // The range it is for, when not the first of several (set by RangeAllocators).
+  std::optional<Cidr> range;
 };
 
 struct StoreWrite {
@@ -108,7 +110,7 @@ class Outbox {
  public:
   void write(StoreWrite w) { fx_.writes.push_back(std::move(w)); }
   void send(Delivery d, PeerName to, PeerMessage m) {
-    fx_.messages.push_back({d, to, std::move(m)});
+    fx_.messages.push_back({d, to, std::move(m), std::nullopt});
   }
   void unicast(PeerName to, PeerMessage m) { send(Delivery::kUnicast, to, std::move(m)); }
   void broadcast(PeerMessage m) { send(Delivery::kBroadcast, PeerName(), std::move(m)); }

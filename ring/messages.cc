@@ -22,6 +22,7 @@ enum class Tag : std::uint8_t {
   kSharesNotice = 9,
 };
 constexpr std::uint64_t kLastTag = 9;
+constexpr std::uint64_t kRangedTag = 10;  // an envelope, not a PeerMessage of its own
 
 Result<std::vector<std::uint8_t>> decode_bytes(const json& j, const char* what) {
   if (!j.is_binary()) {
@@ -244,6 +245,54 @@ Result<PeerMessage> decode_message(std::span<const std::uint8_t> bytes) {
     return Status::corruption("unknown message type " + std::to_string(tag));
   }
   return decode_body(static_cast<Tag>(tag), j[1]);
+}
+
+std::vector<std::uint8_t> encode_ranged_message(const Cidr& range, const PeerMessage& message) {
+  json named = json::array({encode_address(range.address()), range.prefix_len()});
+  json body = json::array({std::move(named), json::binary(encode_message(message))});
+  return json::to_cbor(json::array({kRangedTag, std::move(body)}));
+}
+
+Result<RangedMessage> decode_ranged_message(std::span<const std::uint8_t> bytes) {
+  // A bare message's first bytes are an array head and its type; an envelope's type is 10.
+  static constexpr std::uint8_t kEnvelopeHead[] = {0x82, static_cast<std::uint8_t>(kRangedTag)};
+  if (bytes.size() < 2 || bytes[0] != kEnvelopeHead[0] || bytes[1] != kEnvelopeHead[1]) {
+    Result<PeerMessage> bare = decode_message(bytes);
+    if (!bare.ok()) {
+      return bare.status();
+    }
+    return RangedMessage{std::nullopt, std::move(*bare)};
+  }
+  if (bytes.size() > kMaxMessageBytes + 64) {
+    return Status::corruption("message of " + std::to_string(bytes.size()) +
+                              " bytes exceeds the limit");
+  }
+  static constexpr CborLimits kLimits{kMaxMessageBytes + 64, 3, 2, 8};
+  Result<json> parsed = parse_cbor(bytes, kLimits);
+  if (!parsed.ok()) {
+    return parsed.status().with_context("ranged message refused");
+  }
+  const json& j = *parsed;
+  if (!j.is_array() || j.size() != 2 || !j[1].is_array() || j[1].size() != 2 ||
+      !j[1][0].is_array() || j[1][0].size() != 2 || !j[1][0][1].is_number_unsigned() ||
+      !j[1][1].is_binary()) {
+    return Status::corruption("ranged message is not [10, [[address, prefix], payload]]");
+  }
+  Result<Address> address = decode_address(j[1][0][0]);
+  if (!address.ok()) {
+    return address.status().with_context("ranged message");
+  }
+  std::uint64_t prefix = j[1][0][1].get<std::uint64_t>();
+  Result<Cidr> range = Cidr::make(*address, prefix > 128 ? -1 : static_cast<int>(prefix));
+  if (!range.ok() || !range->is_subnet()) {
+    return Status::corruption("ranged message names no subnet");
+  }
+  const auto& inner = j[1][1].get_binary();
+  Result<PeerMessage> message = decode_message(std::span(inner.data(), inner.size()));
+  if (!message.ok()) {
+    return message.status().with_context("message for " + range->to_string());
+  }
+  return RangedMessage{*range, std::move(*message)};
 }
 
 const char* message_name(const PeerMessage& message) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <variant>
@@ -124,6 +125,17 @@ inline constexpr std::size_t kMaxNoticeHolders = 16384;  // over all of a notice
 
 std::vector<std::uint8_t> encode_message(const PeerMessage& message);
 Result<PeerMessage> decode_message(std::span<const std::uint8_t> bytes);
+
+// A message of one of several allocation ranges (range_allocators.h). The first range's
+// messages travel bare, as a one-range peer sends them; another range's are wrapped as
+// message type 10, `[10, [[address, prefix length], payload]]`, naming the range they are for.
+struct RangedMessage {
+  std::optional<Cidr> range;  // nullopt: the first range's, sent bare
+  PeerMessage message;
+};
+std::vector<std::uint8_t> encode_ranged_message(const Cidr& range, const PeerMessage& message);
+// A bare message, or one wrapped for a range (whose inner message is bare).
+Result<RangedMessage> decode_ranged_message(std::span<const std::uint8_t> bytes);
 
 // "ring-update", "space-request", ... for logs.
 const char* message_name(const PeerMessage& message);

@@ -66,12 +66,25 @@ json addresses(const ring::Reply& r) {
   return list;
 }
 
+// free * part / whole, for part <= whole, without overflowing 128 bits (IPv6 ranges):
+// exact while the product fits, else in long double (an estimate either way).
+ring::Uint128 pro_rata(ring::Uint128 free, ring::Uint128 part, ring::Uint128 whole) {
+  if (part == whole || free == 0) {
+    return part == whole ? free : 0;
+  }
+  if (part == 0 || free <= ~ring::Uint128{0} / part) {
+    return free * part / whole;
+  }
+  long double share = static_cast<long double>(part) / static_cast<long double>(whole);
+  return static_cast<ring::Uint128>(static_cast<long double>(free) * share);
+}
+
 }  // namespace
 
-AdminApi::AdminApi(ring::Cidr default_subnet, const ring::Allocator& allocator, const IpamApi& ipam,
-                   gossip::Mesh* mesh, const DaemonCounters& counters, Run run)
-    : default_subnet_(default_subnet),
-      allocator_(allocator),
+AdminApi::AdminApi(std::vector<AllocationRange> ranges, const ring::RangeAllocators& allocators,
+                   const IpamApi& ipam, gossip::Mesh* mesh, const DaemonCounters& counters, Run run)
+    : ranges_(std::move(ranges)),
+      allocators_(allocators),
       ipam_(ipam),
       mesh_(mesh),
       counters_(counters),
@@ -94,30 +107,15 @@ void AdminApi::handle(const HttpRequest& request, const Responder& plain_respond
   if (method == "GET" && (path == "/" || path == "/index.html")) {
     respond(200, ring_page_html(), "text/html; charset=utf-8");
   } else if (method == "GET" && path == "/status") {
-    send(respond, 200, status_json(allocator_.status(), default_subnet_));
+    send(respond, 200, status());
   } else if (method == "GET" && path == "/peers") {
     send(respond, 200, mesh_ ? peers_json(mesh_->peers(), mesh_->targets()) : peers_json({}, {}));
   } else if (method == "GET" && path == "/allocations") {
-    json out = json::object();
-    for (const auto& [address, owner] : allocator_.allocations()) {
-      out[address.to_string()] = owner;
-    }
-    send(respond, 200, out);
+    send(respond, 200, allocations());
   } else if (method == "GET" && path == "/owners") {
-    send(respond, 200, owners_json(allocator_.allocations(), [this](const std::string& owner) {
-           return allocator_.lookup(owner);
-         }));
+    send(respond, 200, owners());
   } else if (method == "GET" && path == "/metrics") {
-    GossipFigures gossip;
-    if (mesh_) {
-      for (const gossip::PeerStatus& p : mesh_->peers()) {
-        gossip.peers_connected += p.direct ? 1 : 0;
-      }
-      gossip.frames = mesh_->counters();
-    }
-    ring::StatusReport status = allocator_.status();  // built once per scrape
-    respond(200, render_metrics(status, counters_, pool_free(status), gossip),
-            "text/plain; version=0.0.4; charset=utf-8");
+    respond(200, metrics(), "text/plain; version=0.0.4; charset=utf-8");
   } else if (method == "POST" && path == "/prime") {
     run_(ring::PrimeCommand{}, [respond](const ring::Reply& r) {
       r.status.ok() ? send(respond, 200, json::object()) : fail(respond, r.status);
@@ -145,7 +143,7 @@ void AdminApi::allocate(const std::string& body, const Responder& respond) {
   if (!subnet_text.ok()) {
     return fail(respond, subnet_text.status());
   }
-  ring::Cidr subnet = default_subnet_;
+  ring::Cidr subnet = ranges_.front().default_subnet;
   if (!subnet_text->empty()) {
     Result<ring::Cidr> parsed = ring::Cidr::parse_subnet(*subnet_text);
     if (!parsed.ok()) {
@@ -172,7 +170,8 @@ void AdminApi::claim(const std::string& body, const Responder& respond) {
     if (!a.ok()) {
       return a.status();
     }
-    return ring::Cidr(*a, default_subnet_.prefix_len());
+    const ring::Cidr* subnet = default_subnet(a->family());
+    return ring::Cidr(*a, subnet ? subnet->prefix_len() : a->bits());
   }()
       : ring::Cidr::parse(*text);
   if (!address.ok()) {
@@ -217,18 +216,18 @@ void AdminApi::release_address(const std::string& text, const std::string& owner
   if (!a.ok()) {
     return fail(respond, a.status());
   }
-  auto held = allocator_.allocations().find(*a);
-  if (held == allocator_.allocations().end() || (!owner.empty() && owner != held->second)) {
+  const std::string* held = allocators_.holder(*a);
+  if (held == nullptr || (!owner.empty() && owner != *held)) {
     return send(respond, 200, {{"released", json::array()}});  // idempotent, as before
   }
-  if (is_peer_reservation(held->second)) {
-    return fail(respond, refuse_peer_reservation("address " + a->to_string(), held->second));
+  if (is_peer_reservation(*held)) {
+    return fail(respond, refuse_peer_reservation("address " + a->to_string(), *held));
   }
   // Released only if the holder seen here still holds it when the command runs, so a
   // reservation made in between is never freed.
-  std::string holder = held->second;
+  std::string holder = *held;
   json released = json::array();
-  for (const ring::Cidr& c : allocator_.lookup(holder)) {
+  for (const ring::Cidr& c : allocators_.of_family(a->family())->lookup(holder)) {
     if (c.address() == *a) {
       released.push_back(c.to_string());
     }
@@ -238,8 +237,8 @@ void AdminApi::release_address(const std::string& text, const std::string& owner
          if (!r.status.ok()) {
            return fail(respond, r.status);
          }
-         auto now = allocator_.allocations().find(a);
-         bool freed = now == allocator_.allocations().end() || now->second != holder;
+         const std::string* now = allocators_.holder(a);
+         bool freed = now == nullptr || *now != holder;
          send(respond, 200, {{"released", freed ? released : json::array()}});
        });
 }
@@ -249,7 +248,7 @@ void AdminApi::remove_peer(const std::string& which, bool force, const Responder
   if (!peer.ok()) {
     // A nickname, as `weave rmpeer` accepted; it must name exactly one peer.
     std::vector<ring::PeerName> matches;
-    for (const ring::PeerRow& row : allocator_.status().peers) {
+    for (const ring::PeerRow& row : allocators_.primary().status().peers) {
       if (row.nickname == which) {
         matches.push_back(row.name);
       }
@@ -293,10 +292,74 @@ void AdminApi::targets(const std::string& body, bool forget, const Responder& re
   send(respond, 200, {{forget ? "forgotten" : "connecting", done}});
 }
 
-std::vector<PoolFree> AdminApi::pool_free(const ring::StatusReport& s) const {
-  const auto& allocations = allocator_.allocations();
+const ring::Cidr* AdminApi::default_subnet(ring::Family family) const {
+  const AllocationRange* r = range_of(ranges_, family);
+  return r == nullptr ? nullptr : &r->default_subnet;
+}
+
+// The first range's status at the top, as a one-range daemon answers, and every range's
+// under "ranges".
+json AdminApi::status() const {
+  json per_range = json::array();
+  for (std::size_t i = 0; i < allocators_.size(); ++i) {
+    per_range.push_back(status_json(allocators_.at(i).status(), ranges_[i].default_subnet));
+  }
+  json out = per_range.front();
+  out["ranges"] = std::move(per_range);
+  return out;
+}
+
+json AdminApi::allocations() const {
+  json out = json::object();
+  for (const auto* table : allocators_.tables()) {
+    for (const auto& [address, owner] : *table) {
+      out[address.to_string()] = owner;
+    }
+  }
+  return out;
+}
+
+json AdminApi::owners() const {
+  json out = json::object();
+  for (std::size_t i = 0; i < allocators_.size(); ++i) {
+    const ring::Allocator& allocator = allocators_.at(i);
+    json part = owners_json(allocator.allocations(), [&allocator](const std::string& owner) {
+      return allocator.lookup(owner);
+    });
+    for (auto& [owner, list] : part.items()) {
+      json& all = out[owner];
+      all = all.is_null() ? json::array() : all;
+      all.insert(all.end(), list.begin(), list.end());
+    }
+  }
+  return out;
+}
+
+std::string AdminApi::metrics() const {
+  GossipFigures gossip;
+  if (mesh_) {
+    for (const gossip::PeerStatus& p : mesh_->peers()) {
+      gossip.peers_connected += p.direct ? 1 : 0;
+    }
+    gossip.frames = mesh_->counters();
+  }
+  std::vector<RangeMetrics> ranges;
+  for (std::size_t i = 0; i < allocators_.size(); ++i) {
+    ring::StatusReport status = allocators_.at(i).status();  // built once per scrape
+    std::vector<PoolFree> pools = pool_free(allocators_.at(i), status);
+    ranges.push_back({std::move(status), std::move(pools)});
+  }
+  return render_metrics(ranges, counters_, gossip);
+}
+
+std::vector<PoolFree> AdminApi::pool_free(const ring::Allocator& allocator,
+                                          const ring::StatusReport& s) const {
+  const auto& allocations = allocator.allocations();
   std::vector<PoolFree> out;
   for (const auto& [id, pool] : ipam_.pools()) {
+    if (pool.subnet.family() != s.universe.family()) {
+      continue;
+    }
     ring::Range hosts = pool.subnet.host_range();
     ring::Uint128 free = 0;
     for (const ring::RingRow& row : s.ring) {
@@ -312,7 +375,7 @@ std::vector<PoolFree> AdminApi::pool_free(const ring::StatusReport& s) const {
         }
         free += part.size() - std::min(used, part.size());
       } else if (row.range.size() > 0) {
-        free += row.free * part.size() / row.range.size();
+        free += pro_rata(row.free, part.size(), row.range.size());
       }
     }
     out.push_back({id, free});

@@ -16,7 +16,7 @@
 #include "driver/docker/ipam_api.h"
 #include "driver/http/http_server.h"
 #include "gossip/mesh.h"
-#include "ring/allocator.h"
+#include "ring/range_allocators.h"
 
 namespace wipam::driver {
 
@@ -25,14 +25,16 @@ class AdminApi {
   using Run = std::function<void(const ring::Command&, std::function<void(const ring::Reply&)>)>;
 
   // `mesh` may be null (a single peer without gossip). All must outlive the AdminApi.
-  AdminApi(ring::Cidr default_subnet, const ring::Allocator& allocator, const IpamApi& ipam,
-           gossip::Mesh* mesh, const DaemonCounters& counters, Run run);
+  AdminApi(std::vector<AllocationRange> ranges, const ring::RangeAllocators& allocators,
+           const IpamApi& ipam, gossip::Mesh* mesh, const DaemonCounters& counters, Run run);
 
   void handle(const HttpRequest& request, const Responder& respond);
 
-  // Free host addresses of each pool of this host: exact in ranges this peer owns, and in
-  // others' ranges the owner's reported free count pro rata.
-  std::vector<PoolFree> pool_free(const ring::StatusReport& status) const;
+  // Free host addresses of each pool of this host in the range `status` is of (from
+  // `allocator`): exact in ranges this peer owns, and in others' ranges the owner's reported
+  // free count pro rata.
+  std::vector<PoolFree> pool_free(const ring::Allocator& allocator,
+                                  const ring::StatusReport& status) const;
 
  private:
   void allocate(const std::string& body, const Responder& respond);
@@ -41,9 +43,15 @@ class AdminApi {
   void release_address(const std::string& text, const std::string& owner, const Responder& respond);
   void remove_peer(const std::string& which, bool force, const Responder& respond);
   void targets(const std::string& body, bool forget, const Responder& respond);
+  nlohmann::json status() const;
+  nlohmann::json allocations() const;
+  nlohmann::json owners() const;
+  std::string metrics() const;
+  // The default subnet of `family`'s range, or null when there is none.
+  const ring::Cidr* default_subnet(ring::Family family) const;
 
-  ring::Cidr default_subnet_;
-  const ring::Allocator& allocator_;
+  std::vector<AllocationRange> ranges_;
+  const ring::RangeAllocators& allocators_;
   const IpamApi& ipam_;
   gossip::Mesh* mesh_;
   const DaemonCounters& counters_;

@@ -75,30 +75,56 @@ void Histogram::render(std::string& out, const std::string& name, const std::str
 
 namespace {
 
-// Weave's gauges, same names and meanings.
-void weave_gauges(std::string& out, const ring::StatusReport& s) {
-  gauge(out, "weave_ips", "Addresses allocated on this peer.", ring::uint128_to_string(s.allocated),
-        "state=\"local-used\"");
-  gauge(out, "weave_max_ips", "Addresses in the allocation range.",
-        ring::uint128_to_string(s.universe.size()));
-  std::set<ring::PeerName> unreachable;
-  ring::Uint128 unreachable_addresses = 0;
-  for (const ring::RingRow& r : s.ring) {
-    if (!r.reachable) {
-      unreachable.insert(r.owner);
-      unreachable_addresses += r.range.size();
-    }
+// One gauge with a sample per range, each labelled range="<cidr>" (and `labels`).
+template <typename Value>
+void range_gauge(std::string& out, const char* name, const char* help,
+                 const std::vector<RangeMetrics>& ranges, Value value,
+                 const std::string& labels = "") {
+  header(out, name, "gauge", help);
+  for (const RangeMetrics& r : ranges) {
+    out += std::string(name) + "{" + (labels.empty() ? "" : labels + ",") + "range=\"" +
+           r.status.universe.to_string() + "\"} " + value(r.status) + "\n";
   }
-  gauge(out, "weave_ipam_unreachable_count", "Peers owning ranges that are not reachable.",
-        std::to_string(unreachable.size()));
+}
+
+std::string count(ring::Uint128 n) { return ring::uint128_to_string(n); }
+
+// The share of the range owned by peers we cannot reach.
+std::string unreachable_percentage(const ring::StatusReport& s) {
+  ring::Uint128 unreachable = 0;
+  for (const ring::RingRow& r : s.ring) {
+    unreachable += r.reachable ? 0 : r.range.size();
+  }
   double universe = static_cast<double>(s.universe.size());
-  gauge(out, "weave_ipam_unreachable_percentage",
-        "Percentage of the range owned by unreachable peers.",
-        number(universe > 0 ? 100.0 * static_cast<double>(unreachable_addresses) / universe : 0));
-  gauge(out, "weave_ipam_pending_allocates", "Allocations waiting for space or consensus.",
-        std::to_string(s.pending_allocates.size()));
-  gauge(out, "weave_ipam_pending_claims", "Claims waiting for the owner of their range.",
-        std::to_string(s.pending_claims.size()));
+  return number(universe > 0 ? 100.0 * static_cast<double>(unreachable) / universe : 0);
+}
+
+// Weave's gauges, same names and meanings, per range.
+void weave_gauges(std::string& out, const std::vector<RangeMetrics>& ranges) {
+  range_gauge(
+      out, "weave_ips", "Addresses allocated on this peer.", ranges,
+      [](const ring::StatusReport& s) { return count(s.allocated); }, "state=\"local-used\"");
+  range_gauge(out, "weave_max_ips", "Addresses in the allocation range.", ranges,
+              [](const ring::StatusReport& s) { return count(s.universe.size()); });
+  range_gauge(out, "weave_ipam_unreachable_count", "Peers owning ranges that are not reachable.",
+              ranges, [](const ring::StatusReport& s) {
+                std::set<ring::PeerName> unreachable;
+                for (const ring::RingRow& r : s.ring) {
+                  if (!r.reachable) {
+                    unreachable.insert(r.owner);
+                  }
+                }
+                return std::to_string(unreachable.size());
+              });
+  range_gauge(out, "weave_ipam_unreachable_percentage",
+              "Percentage of the range owned by unreachable peers.", ranges,
+              unreachable_percentage);
+  range_gauge(
+      out, "weave_ipam_pending_allocates", "Allocations waiting for space or consensus.", ranges,
+      [](const ring::StatusReport& s) { return std::to_string(s.pending_allocates.size()); });
+  range_gauge(out, "weave_ipam_pending_claims", "Claims waiting for the owner of their range.",
+              ranges,
+              [](const ring::StatusReport& s) { return std::to_string(s.pending_claims.size()); });
 }
 
 // What the daemon answered, and how long it took.
@@ -128,28 +154,38 @@ void operation_counters(std::string& out, const DaemonCounters& c) {
   out += "weave_ipam_donations_total " + std::to_string(c.donations) + "\n";
 }
 
-// Where this peer stands: consensus, space, pools, conflicts, gossip.
-void peer_state(std::string& out, const ring::StatusReport& s, const std::vector<PoolFree>& pools,
-                const GossipFigures& gossip) {
+// Where this peer stands in each range: consensus, space, pools, conflicts.
+void range_state(std::string& out, const std::vector<RangeMetrics>& ranges) {
   header(out, "weave_ipam_consensus_state", "gauge",
          "1 for the state the ring's creation is in, 0 for the others.");
-  for (ring::ConsensusState state : ring::kConsensusStates) {
-    out += std::string("weave_ipam_consensus_state{state=\"") + ring::consensus_state_name(state) +
-           "\"} " + (s.consensus == state ? "1" : "0") + "\n";
+  for (const RangeMetrics& r : ranges) {
+    for (ring::ConsensusState state : ring::kConsensusStates) {
+      out += std::string("weave_ipam_consensus_state{state=\"") +
+             ring::consensus_state_name(state) + "\",range=\"" + r.status.universe.to_string() +
+             "\"} " + (r.status.consensus == state ? "1" : "0") + "\n";
+    }
   }
-  gauge(out, "weave_ipam_ready", "1 once this peer can allocate.", s.ready ? "1" : "0");
-  gauge(out, "weave_ipam_owned_addresses", "Addresses in ranges this peer owns.",
-        ring::uint128_to_string(s.owned));
-  gauge(out, "weave_ipam_free_addresses", "Free addresses in ranges this peer owns.",
-        ring::uint128_to_string(s.free));
+  range_gauge(out, "weave_ipam_ready", "1 once this peer can allocate.", ranges,
+              [](const ring::StatusReport& s) { return std::string(s.ready ? "1" : "0"); });
+  range_gauge(out, "weave_ipam_owned_addresses", "Addresses in ranges this peer owns.", ranges,
+              [](const ring::StatusReport& s) { return count(s.owned); });
+  range_gauge(out, "weave_ipam_free_addresses", "Free addresses in ranges this peer owns.", ranges,
+              [](const ring::StatusReport& s) { return count(s.free); });
   header(out, "weave_ipam_pool_free_addresses", "gauge",
          "Free host addresses in each Docker pool of this host, from the ring's free reports.");
-  for (const PoolFree& p : pools) {
-    out += "weave_ipam_pool_free_addresses{pool=\"" + label(p.pool) + "\"} " +
-           ring::uint128_to_string(p.free) + "\n";
+  for (const RangeMetrics& r : ranges) {
+    for (const PoolFree& p : r.pools) {
+      out += "weave_ipam_pool_free_addresses{pool=\"" + label(p.pool) + "\",range=\"" +
+             r.status.universe.to_string() + "\"} " + count(p.free) + "\n";
+    }
   }
-  gauge(out, "weave_ipam_conflicts", "Addresses held by two peers at once (should be 0).",
-        std::to_string(s.conflicts.size()));
+  range_gauge(out, "weave_ipam_conflicts", "Addresses held by two peers at once (should be 0).",
+              ranges,
+              [](const ring::StatusReport& s) { return std::to_string(s.conflicts.size()); });
+}
+
+// The gossip links.
+void gossip_state(std::string& out, const GossipFigures& gossip) {
   gauge(out, "weave_ipam_gossip_peers_connected", "Peers with a direct gossip connection.",
         std::to_string(gossip.peers_connected));
   frame_counts(out, "weave_ipam_gossip_frames_sent_total",
@@ -162,12 +198,13 @@ void peer_state(std::string& out, const ring::StatusReport& s, const std::vector
 
 }  // namespace
 
-std::string render_metrics(const ring::StatusReport& s, const DaemonCounters& c,
-                           const std::vector<PoolFree>& pools, const GossipFigures& gossip) {
+std::string render_metrics(const std::vector<RangeMetrics>& ranges, const DaemonCounters& c,
+                           const GossipFigures& gossip) {
   std::string out;
-  weave_gauges(out, s);
+  weave_gauges(out, ranges);
   operation_counters(out, c);
-  peer_state(out, s, pools, gossip);
+  range_state(out, ranges);
+  gossip_state(out, gossip);
   return out;
 }
 

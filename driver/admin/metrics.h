@@ -52,7 +52,14 @@ struct GossipFigures {
   gossip::MeshCounters frames;
 };
 
-std::string render_metrics(const ring::StatusReport& status, const DaemonCounters& counters,
-                           const std::vector<PoolFree>& pools, const GossipFigures& gossip);
+// One allocation range's figures: its status and the pools of this host in it.
+struct RangeMetrics {
+  ring::StatusReport status;
+  std::vector<PoolFree> pools;
+};
+
+// Every per-range series carries range="<cidr>"; counters of the daemon as a whole do not.
+std::string render_metrics(const std::vector<RangeMetrics>& ranges, const DaemonCounters& counters,
+                           const GossipFigures& gossip);
 
 }  // namespace wipam::driver

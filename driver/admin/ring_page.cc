@@ -51,20 +51,21 @@ footer{margin-top:10px;font-size:12px}
 <header><h1>weave-ipam ring</h1><span class="meta" id="self"></span></header>
 <div class="meta" id="summary">loading /status&hellip;</div>
 <div id="err"></div>
-<div class="card">
-<svg id="ring" viewBox="-330 -215 660 430" role="img" aria-label="allocation ring">
+<div class="card ring-card" id="ring-card"><div class="meta mono range-name"></div>
+<svg id="ring" class="ring" viewBox="-330 -215 660 430" role="img" aria-label="allocation ring">
 <defs><pattern id="hatch" width="7" height="7" patternUnits="userSpaceOnUse"
   patternTransform="rotate(45)"><rect width="7" height="7" fill="#d5d9de"/>
   <rect width="2.5" height="7" fill="#9aa3ad"/></pattern></defs>
-<g id="segs"></g><g id="outlines"></g><g id="labels"></g>
-<text id="c1" text-anchor="middle" y="-10" font-size="18" font-weight="600"></text>
-<text id="c2" text-anchor="middle" y="14" font-size="13" fill="#6b7785"></text>
-<text id="c3" text-anchor="middle" y="33" font-size="13" fill="#6b7785"></text>
+<g id="segs" class="segs"></g><g id="outlines" class="outlines"></g><g id="labels" class="labels"></g>
+<text id="c1" class="c1" text-anchor="middle" y="-10" font-size="18" font-weight="600"></text>
+<text id="c2" class="c2" text-anchor="middle" y="14" font-size="13" fill="#6b7785"></text>
+<text id="c3" class="c3" text-anchor="middle" y="33" font-size="13" fill="#6b7785"></text>
 </svg>
 <div class="legend"><span><i class="sw" style="background:#cdd4dc"></i>free (owner's colour)</span>
 <span><i class="sw" style="background:#56626f"></i>used (darker inner band)</span>
 <span><i class="sw hatch"></i>owner unreachable</span></div>
 </div>
+<div id="more-rings"></div>
 <div class="card"><table>
 <thead><tr><th>Peer</th><th>Nickname</th><th class="n">Owned</th><th class="n">% of range</th>
 <th class="n">Free</th><th>Reachable</th></tr></thead>
@@ -151,12 +152,13 @@ function segmentsOf(s, universe) {
   return out;
 }
 
-function drawRing(s, segs) {
+function drawRing(root, s, segs) {
+  const q = (c) => root.querySelector('.' + c);
   const fills = [], outlines = [], owners = new Map();
   for (const g of segs) {
     const r = g.r, up = r.reachable === true, d = arc(g.f0, g.f0 + g.share, R0, R1);
     const seg = el('path', {class: up ? 'segment' : 'segment unreachable', d,
-      fill: up ? colour(r.owner, 74) : 'url(#hatch)', 'data-range': r.range,
+      fill: up ? colour(r.owner, 74) : 'url(#hatch)', 'data-range': r.range, 'data-ring': s.range,
       'data-owner': r.owner, 'data-reachable': String(up), 'data-share': String(g.share),
       'data-free': r.free});
     seg.append(el('title', {}, `${r.range}  ${r.nickname || r.owner}` +
@@ -174,9 +176,9 @@ function drawRing(s, segs) {
     owners.set(r.owner, o);
   }
   if (segs.length === 0) fills.push(el('path', {d: arc(0, 1, R0, R1), fill: '#e3e7ec'}));
-  $('segs').replaceChildren(...fills);
-  $('outlines').replaceChildren(...outlines);
-  $('labels').replaceChildren(...[...owners].filter(([, o]) => o.share >= 0.02).map(label));
+  q('segs').replaceChildren(...fills);
+  q('outlines').replaceChildren(...outlines);
+  q('labels').replaceChildren(...[...owners].filter(([, o]) => o.share >= 0.02).map(label));
 }
 
 // One label per owner, beside its largest segment, so an owner of many ranges is named once.
@@ -227,20 +229,47 @@ function drawSummary(s, segs) {
     parts.push(html('div', {class: 'badge bad'}, 'not drawn: ' + segs.skipped.join(', ')));
   }
   $('summary').replaceChildren(...parts);
+}
+
+// The centre of one range's ring: its range, how much is used, who is reachable.
+function drawCentre(root, s, segs) {
+  const q = (c) => root.querySelector('.' + c);
   const used = segs.reduce((a, g) => a + g.usedCount, 0n), up = s.peers.filter((p) => p.reachable);
   const size = parseRange(s.range).size;
-  $('c1').textContent = s.range;
-  $('c2').textContent = `${pct(Number(used) / Number(size))} used`;  // counts would not fit inside
-  $('c2').append(el('title', {}, `${fmt(used)} of ${fmt(size)} addresses`));
-  $('c3').textContent = segs.length ? `${up.length} of ${s.peers.length} peers reachable`
+  root.querySelector('.range-name').textContent = s.range + ' \u00b7 ' + s.status;
+  q('c1').textContent = s.range;
+  q('c2').textContent = `${pct(Number(used) / Number(size))} used`;  // counts would not fit inside
+  q('c2').append(el('title', {}, `${fmt(used)} of ${fmt(size)} addresses`));
+  q('c3').textContent = segs.length ? `${up.length} of ${s.peers.length} peers reachable`
                                     : `no ring yet: consensus ${s.consensus}`;
 }
 
+// One ring per allocation range: the first in the page's own card, the others in copies.
+function ringCards(count) {
+  const first = $('ring-card'), more = $('more-rings');
+  while (more.children.length > count - 1) more.lastChild.remove();
+  while (more.children.length < count - 1) {
+    const copy = first.cloneNode(true);
+    copy.removeAttribute('id');
+    copy.querySelectorAll('[id]').forEach((e) => e.removeAttribute('id'));
+    more.append(copy);
+  }
+  return [first, ...more.children];
+}
+
 function draw(s) {
-  const universe = parseRange(s.range), segs = segmentsOf(s, universe);
-  drawRing(s, segs);
-  drawPeers(s, universe);
-  drawSummary(s, segs);
+  const ranges = Array.isArray(s.ranges) && s.ranges.length ? s.ranges : [s];
+  const cards = ringCards(ranges.length);
+  let firstSegs = null;
+  ranges.forEach((r, i) => {
+    const segs = segmentsOf(r, parseRange(r.range));
+    cards[i].dataset.range = r.range;
+    drawRing(cards[i], r, segs);
+    drawCentre(cards[i], r, segs);
+    firstSegs = firstSegs || segs;
+  });
+  drawPeers(s, parseRange(s.range));
+  drawSummary(s, firstSegs);
 }
 
 async function refresh() {

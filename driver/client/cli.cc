@@ -73,14 +73,41 @@ std::string address_list(const json& list) {
 
 bool is_cli_command(const std::string& command) { return kCommands.count(command) > 0; }
 
+// The status of every range: "ranges", or the one range a one-range daemon describes.
+std::vector<json> ranges_of(const json& s) {
+  if (s.contains("ranges") && s["ranges"].is_array() && !s["ranges"].empty()) {
+    return std::vector<json>(s["ranges"].begin(), s["ranges"].end());
+  }
+  return {s};
+}
+
 std::string render_status(const json& s) {
   // Concatenated, not printed into a fixed buffer: a conflict's status line can be long.
-  return "        Service: ipam\n         Status: " + string_or_empty(s, "status") +
-         "\n          Range: " + string_or_empty(s, "range") +
-         "\n  DefaultSubnet: " + string_or_empty(s, "default_subnet") + "\n";
+  std::string out =
+      "        Service: ipam\n         Status: " + string_or_empty(s, "status") + "\n";
+  std::vector<json> ranges = ranges_of(s);
+  for (std::size_t i = 0; i < ranges.size(); ++i) {
+    // The first range's status is the one above; another's is shown beside it.
+    std::string own = i == 0 ? "" : " (status: " + string_or_empty(ranges[i], "status") + ")";
+    out += "          Range: " + string_or_empty(ranges[i], "range") + own +
+           "\n  DefaultSubnet: " + string_or_empty(ranges[i], "default_subnet") + "\n";
+  }
+  return out;
 }
 
 std::string render_status_ipam(const json& s) {
+  std::vector<json> ranges = ranges_of(s);
+  if (ranges.size() == 1) {
+    return render_range_ipam(ranges.front());
+  }
+  std::string out;
+  for (const json& r : ranges) {
+    out += string_or_empty(r, "range") + ":\n" + render_range_ipam(r);
+  }
+  return out;
+}
+
+std::string render_range_ipam(const json& s) {
   std::string out;
   double universe = to_double(string_or_empty(s, "range_size"));
   const json& peers = s.contains("peers") ? s["peers"] : json::array();

@@ -22,6 +22,8 @@ int run_cli(const std::vector<std::string>& args, std::FILE* out, std::FILE* err
 // Renderings, exposed for tests: `weave status`'s IPAM section and `weave status ipam`.
 std::string render_status(const nlohmann::json& status);
 std::string render_status_ipam(const nlohmann::json& status);
+// One range's part of `status ipam` (what a one-range daemon's whole status shows).
+std::string render_range_ipam(const nlohmann::json& range_status);
 std::string render_status_peers(const nlohmann::json& peers);
 std::string render_ps(const nlohmann::json& owners);
 

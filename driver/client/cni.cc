@@ -144,6 +144,8 @@ class CniRun {
   }
 
   CniResult<std::string> add() const;
+  CniResult<std::vector<ring::Cidr>> allocate_in(const CniRange& range) const;
+  CniResult<std::vector<ring::Cidr>> claim_all(const std::vector<std::string>& ips) const;
   CniResult<std::string> del() const;
   CniResult<std::string> check() const;
   CniResult<std::string> gc() const;
@@ -153,37 +155,24 @@ class CniRun {
   const AdminTransport& transport_;
 };
 
+// One address from each range set: the requested one in it if any, else a free one (after
+// holding the set's gateway, so that no container gets it).
 CniResult<std::string> CniRun::add() const {
   std::vector<ring::Cidr> got;
-  if (r_.ips.empty()) {
-    if (r_.ipam.gateway) {
-      // Held by someone already is fine: either way no container gets it. Only a daemon that
-      // does not answer stops the ADD.
-      std::string gw = r_.ipam.gateway->to_string();
-      std::string address =
-          r_.ipam.subnet ? ring::Cidr(*r_.ipam.gateway, r_.ipam.subnet->prefix_len()).to_string()
-                         : gw;
-      CniResult<json> held =
-          call("POST", "/claim", {{"owner", kGatewayOwnerPrefix + gw}, {"address", address}},
-               kAllocateTimeout);
-      if (auto* e = std::get_if<CniError>(&held); e && e->code == CniCode::kTryAgainLater) {
-        return *e;
+  std::vector<ring::Address> gateways;
+  for (const CniRange& range : r_.ipam.ranges) {
+    std::vector<std::string> wanted;
+    for (const std::string& ip : r_.ips) {
+      if (r_.ipam.range_of(*ring::Address::parse(ip.substr(0, ip.find('/')))) == &range) {
+        wanted.push_back(ip);
       }
     }
-    json body = {{"owner", r_.owner()}};
-    if (r_.ipam.subnet) {
-      body["subnet"] = r_.ipam.subnet->to_string();
+    if (range.gateway) {
+      gateways.push_back(*range.gateway);
     }
-    CniResult<std::vector<ring::Cidr>> allocated = take("/allocate", body);
-    if (auto* e = std::get_if<CniError>(&allocated)) {
-      return *e;
-    }
-    got = std::get<std::vector<ring::Cidr>>(allocated);
-  }
-  for (const std::string& ip : r_.ips) {
-    CniResult<std::vector<ring::Cidr>> claimed =
-        take("/claim", {{"owner", r_.owner()}, {"address", ip}});
-    if (auto* e = std::get_if<CniError>(&claimed)) {
+    CniResult<std::vector<ring::Cidr>> taken =
+        wanted.empty() ? allocate_in(range) : claim_all(wanted);
+    if (auto* e = std::get_if<CniError>(&taken)) {
       // Give back what this ADD took; the runtime's DEL after a failed ADD would too, but a
       // runtime that gives up must not leave addresses behind. Best effort, so a failure is
       // ignored: what it misses, that DEL or the next GC frees.
@@ -191,13 +180,54 @@ CniResult<std::string> CniRun::add() const {
         (void)call("POST", "/release", {{"owner", r_.owner()}, {"address", c.to_string()}},
                    kShortTimeout);
       }
-      e->details = "requested " + dump_json(json(r_.ips));
+      if (!wanted.empty()) {
+        e->details = "requested " + dump_json(json(r_.ips));
+      }
+      return *e;
+    }
+    const auto& list = std::get<std::vector<ring::Cidr>>(taken);
+    got.insert(got.end(), list.begin(), list.end());
+  }
+  return render_cni_result(r_.cni_version, got, gateways, r_.ipam.routes);
+}
+
+CniResult<std::vector<ring::Cidr>> CniRun::allocate_in(const CniRange& range) const {
+  if (range.gateway) {
+    // Held by someone already is fine: either way no container gets it. Only a daemon that
+    // does not answer stops the ADD.
+    std::string gw = range.gateway->to_string();
+    std::string address =
+        range.subnet ? ring::Cidr(*range.gateway, range.subnet->prefix_len()).to_string() : gw;
+    CniResult<json> held =
+        call("POST", "/claim", {{"owner", kGatewayOwnerPrefix + gw}, {"address", address}},
+             kAllocateTimeout);
+    if (auto* e = std::get_if<CniError>(&held); e && e->code == CniCode::kTryAgainLater) {
+      return *e;
+    }
+  }
+  json body = {{"owner", r_.owner()}};
+  if (range.subnet) {
+    body["subnet"] = range.subnet->to_string();
+  }
+  return take("/allocate", body);
+}
+
+CniResult<std::vector<ring::Cidr>> CniRun::claim_all(const std::vector<std::string>& ips) const {
+  std::vector<ring::Cidr> got;
+  for (const std::string& ip : ips) {
+    CniResult<std::vector<ring::Cidr>> claimed =
+        take("/claim", {{"owner", r_.owner()}, {"address", ip}});
+    if (auto* e = std::get_if<CniError>(&claimed)) {
+      for (const ring::Cidr& c : got) {
+        (void)call("POST", "/release", {{"owner", r_.owner()}, {"address", c.to_string()}},
+                   kShortTimeout);
+      }
       return *e;
     }
     const auto& list = std::get<std::vector<ring::Cidr>>(claimed);
     got.insert(got.end(), list.begin(), list.end());
   }
-  return render_cni_result(r_.cni_version, got, r_.ipam.gateway, r_.ipam.routes);
+  return got;
 }
 
 // Releases this attachment, and what a version before issue #11 held for it: runtimes give
@@ -244,7 +274,10 @@ CniResult<std::string> CniRun::check() const {
   }
   // prevResult may hold other plugins' addresses: check only those in our subnets.
   for (const ring::Cidr& prev : r_.prev_ips) {
-    bool ours = (r_.ipam.subnet && r_.ipam.subnet->range().contains(prev.address())) ||
+    bool ours = std::any_of(r_.ipam.ranges.begin(), r_.ipam.ranges.end(),
+                            [&prev](const CniRange& r) {
+                              return r.subnet && r.subnet->range().contains(prev.address());
+                            }) ||
                 std::any_of(held.begin(), held.end(), [&prev](const ring::Cidr& c) {
                   return c.subnet().range().contains(prev.address());
                 });

@@ -50,12 +50,23 @@ struct CniError {
 template <typename T>
 using CniResult = std::variant<T, CniError>;
 
-// The "ipam" section of the network configuration.
-struct CniIpamConfig {
-  std::string admin_socket = "/run/weave-ipam/admin.sock";
+// One range set of the "ipam" section: one address of the attachment comes from each.
+struct CniRange {
   std::optional<ring::Cidr> subnet;  // unset: the daemon's default subnet
   std::optional<ring::Address> gateway;
+};
+
+// The "ipam" section of the network configuration: "subnet" and "gateway" for one range,
+// or host-local's "ranges", a list of range sets of one range each ([[{"subnet": ...,
+// "gateway": ...}], [{"subnet": ...}]]), for one address of each (dual-stack).
+struct CniIpamConfig {
+  std::string admin_socket = "/run/weave-ipam/admin.sock";
+  std::vector<CniRange> ranges = {CniRange{}};
   nlohmann::json routes = nlohmann::json::array();  // validated, passed to the result as given
+
+  // The range a requested address belongs to: the first whose subnet holds it, or a range
+  // without a subnet; null if none.
+  const CniRange* range_of(const ring::Address& address) const;
 };
 
 // One entry of GC's "cni.dev/valid-attachments"; an empty ifname keeps all of a container's.
@@ -96,10 +107,10 @@ bool invoked_as_cni(const std::string& argv0);
 // configuration, so a changed ipam section cannot strand addresses.
 CniResult<CniRequest> parse_cni_request(const EnvLookup& env, const std::string& stdin_text);
 
-// ADD's result for `cni_version` (0.4.0 adds "version" to each ip); the gateway goes on the
-// ips of its family, and "routes" appears iff there are any.
+// ADD's result for `cni_version` (0.4.0 adds "version" to each ip); each gateway goes on the
+// ips of its subnet, and "routes" appears iff there are any.
 std::string render_cni_result(const std::string& cni_version, const std::vector<ring::Cidr>& ips,
-                              const std::optional<ring::Address>& gateway,
+                              const std::vector<ring::Address>& gateways,
                               const nlohmann::json& routes);
 std::string render_cni_error(const CniError& error);
 std::string render_cni_version();

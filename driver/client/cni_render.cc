@@ -8,14 +8,21 @@ namespace wipam::driver {
 using nlohmann::json;
 
 std::string render_cni_result(const std::string& cni_version, const std::vector<ring::Cidr>& ips,
-                              const std::optional<ring::Address>& gateway, const json& routes) {
+                              const std::vector<ring::Address>& gateways, const json& routes) {
   json list = json::array();
   for (const ring::Cidr& c : ips) {
     json ip = {{"address", c.to_string()}};
     if (cni_version == "0.4.0") {
       ip["version"] = c.family() == ring::Family::kV4 ? "4" : "6";
     }
-    if (gateway && gateway->family() == c.family()) {
+    // The gateway of its subnet, else the one of its family.
+    const ring::Address* gateway = nullptr;
+    for (const ring::Address& g : gateways) {
+      if (c.subnet().range().contains(g) || (gateway == nullptr && g.family() == c.family())) {
+        gateway = &g;
+      }
+    }
+    if (gateway != nullptr) {
       ip["gateway"] = gateway->to_string();
     }
     list.push_back(ip);

@@ -147,6 +147,70 @@ Status check_routes(const json& routes) {
   return Status();
 }
 
+// One range: {"subnet", "gateway"?}; host-local's rangeStart and rangeEnd are refused, as
+// addresses come from the whole subnet.
+Result<CniRange> cni_range(const json& object, const std::string& where, bool subnet_required) {
+  CniRange range;
+  Result<std::optional<std::string>> subnet = optional_string(object, "subnet", where);
+  Result<std::optional<std::string>> gateway =
+      subnet.ok() ? optional_string(object, "gateway", where) : subnet;
+  if (!gateway.ok()) {
+    return gateway.status();
+  }
+  if (object.contains("rangeStart") || object.contains("rangeEnd")) {
+    return invalid(where + ": rangeStart and rangeEnd are not supported; give a subnet");
+  }
+  if (subnet->has_value()) {
+    Result<ring::Cidr> parsed = ring::Cidr::parse_subnet(**subnet);
+    if (!parsed.ok()) {
+      return parsed.status().with_context(where + ".subnet");
+    }
+    range.subnet = *parsed;
+  } else if (subnet_required) {
+    return invalid(where + " needs a subnet");
+  }
+  if (gateway->has_value()) {
+    Result<ring::Address> parsed = ring::Address::parse(**gateway);
+    if (!parsed.ok()) {
+      return parsed.status().with_context(where + ".gateway");
+    }
+    if (range.subnet && !range.subnet->range().contains(*parsed)) {
+      return invalid(where + ".gateway " + **gateway + " is not in subnet " +
+                     range.subnet->to_string());
+    }
+    range.gateway = *parsed;
+  }
+  return range;
+}
+
+// host-local's "ranges": a list of range sets, each a list of ranges. One address comes from
+// each set; weave-ipam takes one range per set (the daemon already spreads a subnet's
+// addresses over the cluster, so a set's alternatives would add nothing).
+Result<std::vector<CniRange>> range_sets(const json& ranges) {
+  if (!ranges.is_array() || ranges.empty() || ranges.size() > 8) {
+    return invalid("ipam.ranges must be a list of 1 to 8 range sets");
+  }
+  std::vector<CniRange> out;
+  for (std::size_t i = 0; i < ranges.size(); ++i) {
+    std::string where = "ipam.ranges[" + std::to_string(i) + "]";
+    const json& set = ranges[i];
+    if (!set.is_array() || set.size() != 1 || !set[0].is_object()) {
+      return invalid(where + " must be a list of one range ({\"subnet\": ...})");
+    }
+    Result<CniRange> range = cni_range(set[0], where + "[0]", /*subnet_required=*/true);
+    if (!range.ok()) {
+      return range.status();
+    }
+    for (const CniRange& other : out) {
+      if (other.subnet->range().overlaps(range->subnet->range())) {
+        return invalid(where + " overlaps another range set's subnet " + other.subnet->to_string());
+      }
+    }
+    out.push_back(*range);
+  }
+  return out;
+}
+
 // The "ipam" section; DEL needs only the socket, so only that has to be well formed then.
 Result<CniIpamConfig> ipam_config(const json& config, bool socket_only) {
   CniIpamConfig ipam;
@@ -167,28 +231,22 @@ Result<CniIpamConfig> ipam_config(const json& config, bool socket_only) {
   if (socket_only) {
     return ipam;
   }
-  Result<std::optional<std::string>> subnet = optional_string(*section, "subnet", "ipam");
-  Result<std::optional<std::string>> gateway =
-      subnet.ok() ? optional_string(*section, "gateway", "ipam") : subnet;
-  if (!gateway.ok()) {
-    return gateway.status();
-  }
-  if (subnet->has_value()) {
-    Result<ring::Cidr> parsed = ring::Cidr::parse_subnet(**subnet);
-    if (!parsed.ok()) {
-      return parsed.status().with_context("ipam.subnet");
+  auto ranges = section->find("ranges");
+  if (ranges != section->end() && !ranges->is_null()) {
+    if (section->contains("subnet") || section->contains("gateway")) {
+      return invalid("give ipam.ranges or ipam.subnet, not both");
     }
-    ipam.subnet = *parsed;
-  }
-  if (gateway->has_value()) {
-    Result<ring::Address> parsed = ring::Address::parse(**gateway);
-    if (!parsed.ok()) {
-      return parsed.status().with_context("ipam.gateway");
+    Result<std::vector<CniRange>> sets = range_sets(*ranges);
+    if (!sets.ok()) {
+      return sets.status();
     }
-    if (ipam.subnet && !ipam.subnet->range().contains(*parsed)) {
-      return invalid("ipam.gateway " + **gateway + " is not in subnet " + ipam.subnet->to_string());
+    ipam.ranges = std::move(*sets);
+  } else {
+    Result<CniRange> one = cni_range(*section, "ipam", /*subnet_required=*/false);
+    if (!one.ok()) {
+      return one.status();
     }
-    ipam.gateway = *parsed;
+    ipam.ranges = {*one};
   }
   if (auto routes = section->find("routes"); routes != section->end() && !routes->is_null()) {
     WIPAM_RETURN_IF_ERROR(check_routes(*routes));
@@ -227,34 +285,42 @@ Result<std::vector<std::string>> cni_args_ips(const std::string& args) {
   return ips;
 }
 
-// A requested address as /claim takes it: with the subnet's prefix when one is configured.
+// A requested address as /claim takes it: with its range's prefix when that has a subnet.
 Result<std::string> claimable(const std::string& requested, const CniIpamConfig& ipam) {
   std::size_t slash = requested.find('/');
   Result<ring::Address> address = ring::Address::parse(requested.substr(0, slash));
   if (!address.ok()) {
     return address.status().with_context("requested address");
   }
+  const CniRange* range = ipam.range_of(*address);
+  if (range == nullptr) {
+    std::string subnets;
+    for (const CniRange& r : ipam.ranges) {
+      subnets += (subnets.empty() ? "" : ", ") + r.subnet->to_string();
+    }
+    return invalid("requested address " + requested + " is not in subnet " + subnets);
+  }
   if (slash != std::string::npos) {
     Result<ring::Cidr> cidr = ring::Cidr::parse(requested);
     if (!cidr.ok()) {
       return cidr.status().with_context("requested address");
     }
-    if (ipam.subnet && cidr->prefix_len() != ipam.subnet->prefix_len()) {
+    if (range->subnet && cidr->prefix_len() != range->subnet->prefix_len()) {
       return invalid("requested address " + requested +
-                     " does not have the prefix length of subnet " + ipam.subnet->to_string());
+                     " does not have the prefix length of subnet " + range->subnet->to_string());
     }
   }
-  if (ipam.gateway && *address == *ipam.gateway) {
+  if (range->gateway && *address == *range->gateway) {
     return invalid("requested address " + requested + " is the gateway");
   }
-  if (!ipam.subnet) {
+  if (!range->subnet) {
     return requested;
   }
-  if (!ipam.subnet->host_range().contains(*address)) {
+  if (!range->subnet->host_range().contains(*address)) {
     return invalid("requested address " + requested + " is not a host address of subnet " +
-                   ipam.subnet->to_string());
+                   range->subnet->to_string());
   }
-  return ring::Cidr(*address, ipam.subnet->prefix_len()).to_string();
+  return ring::Cidr(*address, range->subnet->prefix_len()).to_string();
 }
 
 Result<std::vector<std::string>> string_list(const json& parent, const char* key,
@@ -391,6 +457,19 @@ std::optional<CniFailure> read_command_fields(const EnvLookup& env, const json& 
 }
 
 }  // namespace
+
+const CniRange* CniIpamConfig::range_of(const ring::Address& address) const {
+  const CniRange* same_family = nullptr;
+  for (const CniRange& r : ranges) {
+    if (!r.subnet || r.subnet->range().contains(address)) {
+      return &r;
+    }
+    if (same_family == nullptr && r.subnet->family() == address.family()) {
+      same_family = &r;  // outside it: claimable() says so, naming the subnet
+    }
+  }
+  return same_family;
+}
 
 std::string CniRequest::owner() const {
   return kCniOwnerPrefix + network + ":" + container_id + ":" + ifname;

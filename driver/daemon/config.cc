@@ -1,11 +1,14 @@
 #include "driver/daemon/config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 #include <sstream>
 
 namespace wipam::driver {
 namespace {
+
+using Lists = std::map<std::string, std::vector<std::string>>;
 
 std::vector<std::string> split_words(const std::string& text) {
   std::istringstream in(text);
@@ -59,10 +62,16 @@ Result<ring::InitMode> parse_init(const std::string& text, std::size_t peers) {
 }
 
 // Applies one flag with its value to `c`; the raw text is kept for cross-checks.
-Status apply(Config& c, const std::string& flag, const std::string& value,
-             std::map<std::string, std::string>& raw) {
-  raw[flag] = value;
-  if (flag == "name") {
+Status apply(Config& c, const std::string& flag, const std::string& value, Lists& lists) {
+  if (flag == "ipalloc-range" || flag == "ipalloc-default-subnet") {
+    std::istringstream in(value);
+    for (std::string text; std::getline(in, text, ',');) {
+      if (Result<ring::Cidr> cidr = ring::Cidr::parse_subnet(text); !cidr.ok()) {
+        return bad(flag, text, cidr.status().message());  // here, so it names its source
+      }
+    }
+    lists[flag].push_back(value);  // families are checked once all are in: resolve_ranges
+  } else if (flag == "name") {
     Result<ring::PeerName> name = ring::PeerName::parse(value);
     if (!name.ok()) {
       return bad(flag, value, name.status().message());
@@ -77,19 +86,13 @@ Status apply(Config& c, const std::string& flag, const std::string& value,
       return bad(flag, value, "must be a port number from 1 to 65535");
     }
     c.port = static_cast<std::uint16_t>(port);
-  } else if (flag == "ipalloc-range" || flag == "ipalloc-default-subnet") {
-    Result<ring::Cidr> cidr = ring::Cidr::parse_subnet(value);
-    if (!cidr.ok()) {
-      return bad(flag, value, cidr.status().message());
-    }
-    (flag == "ipalloc-range" ? c.range : c.default_subnet) = *cidr;
-  } else if (flag == "ipalloc-default-pool-size") {
+  } else if (flag == "ipalloc-default-pool-size" || flag == "ipalloc-default-pool-size-v6") {
     int n = 0;
     auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
     if (ec != std::errc() || end != value.data() + value.size() || n < 1 || n > 128) {
       return bad(flag, value, "must be a prefix length");
     }
-    c.pool_prefix_len = n;
+    (flag == "ipalloc-default-pool-size" ? c.pool_prefix_len : c.pool_prefix_len_v6) = n;
   } else if (flag == "reconcile-grace") {
     unsigned seconds = 0;
     auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
@@ -121,8 +124,86 @@ Status apply(Config& c, const std::string& flag, const std::string& value,
   return Status();
 }
 
-Status parse_args(Config& c, const std::vector<std::string>& args,
-                  std::map<std::string, std::string>& raw) {
+// Every CIDR of a flag given (perhaps several times, each perhaps a comma-separated list),
+// one per address family: a later flag's CIDR replaces an earlier one of its family (later
+// flags win, as for every flag), and one list naming a family twice is refused.
+Result<std::vector<ring::Cidr>> one_per_family(const Lists& lists, const std::string& flag) {
+  std::vector<ring::Cidr> out;
+  auto it = lists.find(flag);
+  if (it == lists.end()) {
+    return out;
+  }
+  for (const std::string& value : it->second) {
+    std::vector<ring::Cidr> listed;
+    std::istringstream in(value);
+    for (std::string text; std::getline(in, text, ',');) {
+      ring::Cidr cidr = *ring::Cidr::parse_subnet(text);  // apply() checked it
+      for (const ring::Cidr& other : listed) {
+        if (other.family() == cidr.family()) {
+          return bad(flag, value,
+                     "a second " + std::string(cidr.address().is_v4() ? "IPv4" : "IPv6") +
+                         " range besides " + other.to_string() +
+                         " (at most one per address family)");
+        }
+      }
+      listed.push_back(cidr);
+      std::erase_if(out, [&](const ring::Cidr& c) { return c.family() == cidr.family(); });
+      out.push_back(cidr);
+    }
+  }
+  return out;
+}
+
+Status check_pool_size(const AllocationRange& r) {
+  const char* flag = r.range.address().is_v4() ? "--ipalloc-default-pool-size "
+                                               : "--ipalloc-default-pool-size-v6 ";
+  if (r.pool_prefix_len < r.default_subnet.prefix_len() ||
+      r.pool_prefix_len > r.default_subnet.address().bits() - 2) {
+    return Status::invalid_argument(flag + std::to_string(r.pool_prefix_len) +
+                                    " must be between the default subnet's prefix (" +
+                                    std::to_string(r.default_subnet.prefix_len()) + ") and " +
+                                    std::to_string(r.default_subnet.address().bits() - 2));
+  }
+  return Status();
+}
+
+// The ranges to serve, IPv4 first: those given, and 10.32.0.0/12 unless an IPv4 one is.
+// Each default subnet goes with the range of its family and must lie inside it.
+Result<std::vector<AllocationRange>> resolve_ranges(const Config& c, const Lists& lists) {
+  Result<std::vector<ring::Cidr>> given = one_per_family(lists, "ipalloc-range");
+  Result<std::vector<ring::Cidr>> subnets = one_per_family(lists, "ipalloc-default-subnet");
+  if (!given.ok() || !subnets.ok()) {
+    return !given.ok() ? given.status() : subnets.status();
+  }
+  std::vector<AllocationRange> ranges;
+  for (ring::Family family : {ring::Family::kV4, ring::Family::kV6}) {
+    auto range = std::find_if(given->begin(), given->end(),
+                              [&](const ring::Cidr& r) { return r.family() == family; });
+    if (range == given->end() && family == ring::Family::kV6) {
+      continue;
+    }
+    ring::Cidr cidr = range != given->end() ? *range : kDefaultRange;
+    ranges.push_back(
+        {cidr, cidr, family == ring::Family::kV4 ? c.pool_prefix_len : c.pool_prefix_len_v6});
+  }
+  for (const ring::Cidr& subnet : *subnets) {
+    auto it = std::find_if(ranges.begin(), ranges.end(), [&](const AllocationRange& r) {
+      return r.range.family() == subnet.family();
+    });
+    if (it == ranges.end() || !it->range.range().contains(subnet.range())) {
+      return Status::invalid_argument(
+          "--ipalloc-default-subnet " + subnet.to_string() + " must lie inside --ipalloc-range " +
+          (it == ranges.end() ? std::string("(no IPv6 range is given)") : it->range.to_string()));
+    }
+    it->default_subnet = subnet;
+  }
+  for (const AllocationRange& r : ranges) {
+    WIPAM_RETURN_IF_ERROR(check_pool_size(r));
+  }
+  return ranges;
+}
+
+Status parse_args(Config& c, const std::vector<std::string>& args, Lists& lists) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg.rfind("--", 0) != 0) {
@@ -144,7 +225,7 @@ Status parse_args(Config& c, const std::vector<std::string>& args,
     } else {
       return Status::invalid_argument("--" + flag + " needs a value");
     }
-    WIPAM_RETURN_IF_ERROR(apply(c, flag, value, raw));
+    WIPAM_RETURN_IF_ERROR(apply(c, flag, value, lists));
   }
   return Status();
 }
@@ -153,7 +234,8 @@ Status parse_args(Config& c, const std::vector<std::string>& args,
 
 Result<Config> parse_launch(const std::vector<std::string>& args, const EnvLookup& env) {
   Config c;
-  std::map<std::string, std::string> raw;
+  Lists env_lists;  // IPALLOC_RANGE and IPALLOC_DEFAULT_SUBNET, unless flags give them
+  Lists lists;
   static const std::pair<const char*, const char*> kEnvFlags[] = {
       {"IPALLOC_RANGE", "ipalloc-range"}, {"IPALLOC_DEFAULT_SUBNET", "ipalloc-default-subnet"},
       {"IPALLOC_INIT", "ipalloc-init"},   {"LOG_LEVEL", "log-level"},
@@ -161,36 +243,31 @@ Result<Config> parse_launch(const std::vector<std::string>& args, const EnvLooku
   for (const auto& [variable, flag] : kEnvFlags) {
     std::optional<std::string> value = env(variable);
     if (value && !value->empty()) {
-      WIPAM_RETURN_IF_ERROR(apply(c, flag, *value, raw).with_context(variable));
+      WIPAM_RETURN_IF_ERROR(apply(c, flag, *value, env_lists).with_context(variable));
     }
   }
   if (std::optional<std::string> peers = env("PEERS")) {
     c.peers = split_words(*peers);
   }
   if (std::optional<std::string> extra = env("EXTRA_ARGS")) {
-    WIPAM_RETURN_IF_ERROR(parse_args(c, split_words(*extra), raw).with_context("EXTRA_ARGS"));
+    WIPAM_RETURN_IF_ERROR(parse_args(c, split_words(*extra), lists).with_context("EXTRA_ARGS"));
   }
-  WIPAM_RETURN_IF_ERROR(parse_args(c, args, raw));
+  WIPAM_RETURN_IF_ERROR(parse_args(c, args, lists));
   if (c.password && c.password_file) {
     // Neither may silently win: a peer keyed with the other secret could not join.
     return bad("password-file", *c.password_file,
                "--password is given too (or WEAVE_PASSWORD); give only one");
   }
-  if (!raw.contains("ipalloc-default-subnet")) {
-    c.default_subnet = c.range;
+  for (const char* flag : {"ipalloc-range", "ipalloc-default-subnet"}) {
+    if (!lists.contains(flag) && env_lists.contains(flag)) {
+      lists[flag] = env_lists[flag];
+    }
   }
-  if (!c.range.range().contains(c.default_subnet.range())) {
-    return Status::invalid_argument("--ipalloc-default-subnet " + c.default_subnet.to_string() +
-                                    " must lie inside --ipalloc-range " + c.range.to_string());
+  Result<std::vector<AllocationRange>> ranges = resolve_ranges(c, lists);
+  if (!ranges.ok()) {
+    return ranges.status();
   }
-  if (c.pool_prefix_len < c.default_subnet.prefix_len() ||
-      c.pool_prefix_len > c.default_subnet.address().bits() - 2) {
-    return Status::invalid_argument("--ipalloc-default-pool-size " +
-                                    std::to_string(c.pool_prefix_len) +
-                                    " must be between the default subnet's prefix (" +
-                                    std::to_string(c.default_subnet.prefix_len()) + ") and " +
-                                    std::to_string(c.default_subnet.address().bits() - 2));
-  }
+  c.ranges = std::move(*ranges);
   Result<ring::InitMode> init = parse_init(c.init_text, c.peers.size());
   if (!init.ok()) {
     return init.status();
@@ -204,9 +281,13 @@ std::string launch_usage() {
   --name NAME                    peer name, 01:23:45:67:89:ab or ::1 (default: stored or random)
   --nickname NAME                name shown to people (default: host name)
   --port N                       gossip port (default 6783)
-  --ipalloc-range CIDR           the range all peers share (default 10.32.0.0/12)
-  --ipalloc-default-subnet CIDR  where networks without --subnet get theirs (default: the range)
-  --ipalloc-default-pool-size N  their prefix length (default 24)
+  --ipalloc-range CIDR           a range all peers share, at most one IPv4 and one IPv6; give
+                                 it twice, or CIDR,CIDR, for both (default 10.32.0.0/12; no
+                                 IPv6 range unless one is given)
+  --ipalloc-default-subnet CIDR  where networks without --subnet get theirs, one per range
+                                 (default: the range)
+  --ipalloc-default-pool-size N  their prefix length in IPv4 (default 24)
+  --ipalloc-default-pool-size-v6 N  and in IPv6 (default 64)
   --ipalloc-init MODE            consensus[=N] | seed=NAME,... | observer (default consensus)
   --password SECRET              encrypt and authenticate peer links (also WEAVE_PASSWORD)
   --password-file PATH           the same, read from PATH without its trailing newline

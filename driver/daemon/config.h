@@ -11,17 +11,21 @@
 #include <vector>
 
 #include "driver/base/env.h"
+#include "driver/docker/allocation_range.h"
 #include "ring/allocator.h"
 
 namespace wipam::driver {
+
+inline const ring::Cidr kDefaultRange(ring::Address::v4(0x0a200000), 12);  // 10.32.0.0/12
 
 struct Config {
   std::optional<ring::PeerName> name;  // unset: the stored name, else a new random one
   std::string nickname;                // unset: the host name
   std::uint16_t port = 6783;
-  ring::Cidr range = ring::Cidr(ring::Address::v4(0x0a200000), 12);  // 10.32.0.0/12
-  ring::Cidr default_subnet = range;
-  int pool_prefix_len = 24;
+  // What peers allocate from, IPv4 first: at most one range per family.
+  std::vector<AllocationRange> ranges = {{kDefaultRange, kDefaultRange, 24}};
+  int pool_prefix_len = 24;  // the flags, copied into `ranges` by parse_launch
+  int pool_prefix_len_v6 = 64;
   ring::InitMode init = ring::ConsensusInit{1};
   std::string init_text = "consensus";
   std::optional<std::string> password;
@@ -40,10 +44,11 @@ struct Config {
 };
 
 // Parses the arguments after `launch`. Environment fallbacks (flags win): WEAVE_PASSWORD,
-// WEAVE_PASSWORD_FILE, IPALLOC_RANGE, IPALLOC_DEFAULT_SUBNET, IPALLOC_INIT, PEERS (space
-// separated), LOG_LEVEL, and EXTRA_ARGS (more flags, space separated, parsed before the
-// command line's). A password and a password file together, from flags or environment, are
-// refused. The file is not read here: resolve_password_file (driver/daemon/password.h) does that.
+// WEAVE_PASSWORD_FILE, IPALLOC_RANGE and IPALLOC_DEFAULT_SUBNET (comma-separated lists),
+// IPALLOC_INIT, PEERS (space separated), LOG_LEVEL, and EXTRA_ARGS (more flags, space separated,
+// parsed before the command line's). A password and a password file together, from flags or
+// environment, are refused. The file is not read here: resolve_password_file
+// (driver/daemon/password.h) does that.
 Result<Config> parse_launch(const std::vector<std::string>& args, const EnvLookup& env);
 
 // The usage text for `weave-ipam launch --help`.

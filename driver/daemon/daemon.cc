@@ -73,22 +73,24 @@ Status Daemon::start() {
     gossip::MeshConfig mesh;
     mesh.self = self_;
     mesh.port = config_.port;
-    mesh.allocation_range = config_.range;
+    for (const AllocationRange& r : config_.ranges) {
+      mesh.allocation_ranges.push_back(r.range);
+    }
     mesh.password = config_.password;
     mesh.targets = config_.peers;
     mesh.discovery = config_.discovery;
     mesh.log = [](const std::string& line) { log_logfmt(line); };
     // Asked at each handshake: a ring created or received since start changes it.
-    mesh.allocation_identity = [this] { return ring::seeds_identity(allocator_->ring().seeds()); };
+    mesh.allocation_identity = [this] { return allocators_->identity(); };
     mesh_ = std::make_unique<gossip::Mesh>(loop_, mesh, *this);
-    mesh_->set_gossip_source([this] { return gossip_payload_; });
+    mesh_->set_gossip_source([this] { return next_gossip(); });
     Status started = mesh_->start();
     if (!started.ok()) {
       return started.with_context("gossip port " + std::to_string(config_.port));
     }
   }
   admin_ = std::make_unique<AdminApi>(
-      config_.default_subnet, *allocator_, *ipam_, mesh_.get(), counters_,
+      config_.ranges, *allocators_, *ipam_, mesh_.get(), counters_,
       [this](const ring::Command& c, std::function<void(const ring::Reply&)> done) {
         run(c, std::move(done));
       });
@@ -96,7 +98,7 @@ Status Daemon::start() {
   schedule_tick();
   log(LogLevel::kInfo, "daemon", "weave-ipam ready",
       {{"peer", self_.to_string()},
-       {"range", config_.range.to_string()},
+       {"range", allocators_->ranges_text()},
        {"plugin_socket", config_.plugin_socket},
        {"init", config_.init_text}});
   return Status();
@@ -217,7 +219,7 @@ void Daemon::run(const ring::Command& command, std::function<void(const ring::Re
     }
     done(r);
   };
-  submit(allocator_->command(now(), id, command));
+  submit(allocators_->command(now(), id, command));
 }
 
 void Daemon::submit(ring::Effects effects) {
@@ -247,9 +249,10 @@ void Daemon::submit(ring::Effects effects) {
 
 void Daemon::release(ring::Effects& effects) {
   for (const ring::OutgoingMessage& m : effects.messages) {
-    std::vector<std::uint8_t> payload = ring::encode_message(m.message);
+    std::vector<std::uint8_t> payload = allocators_->encode(m);
     if (m.delivery == ring::Delivery::kGossip) {
-      gossip_payload_ = std::move(payload);  // sent by the mesh on its own schedule
+      // Sent by the mesh on its own schedule.
+      gossip_payloads_[m.range.value_or(allocators_->universe(0))] = std::move(payload);
     } else if (mesh_ && m.delivery == ring::Delivery::kBroadcast) {
       mesh_->broadcast(payload);
     } else if (mesh_) {
@@ -265,6 +268,16 @@ void Daemon::release(ring::Effects& effects) {
     waiting_.erase(it);
     done(r);
   }
+}
+
+// Each range's last ring update in turn, one per gossip round.
+std::vector<std::uint8_t> Daemon::next_gossip() {
+  if (gossip_payloads_.empty()) {
+    return {};
+  }
+  auto it = gossip_payloads_.begin();
+  std::advance(it, static_cast<long>(gossip_turn_++ % gossip_payloads_.size()));
+  return it->second;
 }
 
 void Daemon::fail_writes(const Status& status, ring::Effects& effects) {
@@ -289,38 +302,36 @@ void Daemon::schedule_tick() {
     if (ec || stopping_) {
       return;
     }
-    submit(allocator_->tick(now()));
+    submit(allocators_->tick(now()));
     schedule_tick();
   });
 }
 
 void Daemon::on_peer_up(const ring::PeerIdentity& peer) {
   log(LogLevel::kInfo, "gossip", "peer up", {{"peer", peer.to_string()}});
-  submit(allocator_->peer_up(now(), peer));
+  submit(allocators_->peer_up(now(), peer));
 }
 
 void Daemon::on_peer_down(ring::PeerName peer) {
   log(LogLevel::kInfo, "gossip", "peer down", {{"peer", peer.to_string()}});
-  submit(allocator_->peer_down(now(), peer));
+  submit(allocators_->peer_down(now(), peer));
 }
 
 void Daemon::on_allocation_conflict(const ring::PeerIdentity& peer, const std::string& address,
                                     const std::string& theirs) {
-  Result<std::vector<ring::PeerName>> seeds = ring::parse_seeds_identity(theirs);
   log(LogLevel::kDebug, "gossip", "refused a ring created apart",
       {{"peer", peer.to_string()}, {"address", address}, {"theirs", theirs}});
-  submit(
-      allocator_->ring_conflict(now(), peer, seeds.ok() ? *seeds : std::vector<ring::PeerName>()));
+  submit(allocators_->ring_conflict(now(), peer, theirs));
 }
 
 Status Daemon::on_message(ring::PeerName from, gossip::Delivery,
                           std::span<const std::uint8_t> payload) {
   // Decoded here, not in the allocator, so the mesh can refuse to relay bytes we refuse.
-  Result<ring::PeerMessage> message = ring::decode_message(payload);
+  Result<ring::RangedMessage> message = ring::decode_ranged_message(payload);
   if (!message.ok()) {
     return message.status().with_context("message from " + from.to_string());
   }
-  submit(allocator_->message(now(), from, *message));
+  submit(allocators_->message(now(), from, *message));
   return Status();
 }
 
@@ -340,8 +351,8 @@ void Daemon::stop(std::function<void()> done) {
     save_docker_since();
     watcher_->stop();
   }
-  if (allocator_) {
-    submit(allocator_->shutdown(now()));  // fails what still waits on peers or deadlines
+  if (allocators_) {
+    submit(allocators_->shutdown(now()));  // fails what still waits on peers or deadlines
   }
   drain(std::move(done), std::chrono::steady_clock::now() + kStopGrace);
 }

@@ -24,7 +24,7 @@
 #include "driver/store/store.h"
 #include "driver/store/store_keys.h"
 #include "gossip/mesh.h"
-#include "ring/allocator.h"
+#include "ring/range_allocators.h"
 
 namespace wipam::driver {
 
@@ -53,6 +53,7 @@ class Daemon : public gossip::MeshHandler {
                               const std::string& theirs) override;
 
  private:
+  std::vector<std::uint8_t> next_gossip();
   ring::PeerIdentity choose_identity(const std::map<std::string, std::string>& stored) const;
   std::unique_ptr<IpamApi> make_ipam_api();
   Status open_store_and_restore();
@@ -80,7 +81,7 @@ class Daemon : public gossip::MeshHandler {
   Config config_;
   ring::PeerIdentity self_;
   std::unique_ptr<Store> store_;
-  std::unique_ptr<ring::Allocator> allocator_;
+  std::unique_ptr<ring::RangeAllocators> allocators_;  // one allocator per range
   std::unique_ptr<IpamApi> ipam_;
   std::unique_ptr<EffectsPipeline> pipeline_;
   std::unique_ptr<HttpServer> plugin_server_;
@@ -95,8 +96,11 @@ class Daemon : public gossip::MeshHandler {
   std::chrono::steady_clock::time_point started_;
   ring::RequestId next_id_ = 1;
   std::map<ring::RequestId, std::function<void(const ring::Reply&)>> waiting_;
-  std::set<ring::RequestId> allocating_;      // allocate and claim requests not yet answered
-  std::vector<std::uint8_t> gossip_payload_;  // the last ring update whose state is durable
+  std::set<ring::RequestId> allocating_;  // allocate and claim requests not yet answered
+  // Per range, the last ring update whose state is durable; the mesh's gossip takes them in
+  // turn.
+  std::map<ring::Cidr, std::vector<std::uint8_t>> gossip_payloads_;
+  std::size_t gossip_turn_ = 0;
   std::int64_t docker_since_ = 0;
   std::string docker_id_;     // the dockerd whose view showed our pools (m/docker-id)
   std::string last_refusal_;  // the reconciler's last word on a view it would not act on

@@ -47,10 +47,9 @@ void Daemon::bind_containers(const DockerNetwork& network) {
       return;
     }
   }
-  const auto& allocations = allocator_->allocations();
   for (const auto& [address, container] : network.containers) {
-    auto it = allocations.find(address);
-    if (it != allocations.end() && it->second == address.to_string() &&
+    const std::string* holder = allocators_->holder(address);
+    if (holder != nullptr && *holder == address.to_string() &&
         is_container_id(container)) {  // not an endpoint such as a swarm "lb-<network>"
       run(ring::BindCommand{address, container}, [](const ring::Reply&) {});
     }
@@ -60,8 +59,12 @@ void Daemon::bind_containers(const DockerNetwork& network) {
 // A swarm manager deallocates a removed service's tasks lazily and may release the pool
 // first; after the last ReleasePool no call will free what is left in that subnet.
 void Daemon::free_retired_pool(const std::string& pool_id, const ring::Cidr& subnet) {
+  const ring::Allocator* allocator = allocators_->of_family(subnet.family());
+  if (allocator == nullptr) {
+    return;
+  }
   std::vector<ring::ReleaseCommand> releases;
-  for (const auto& [address, holder] : allocator_->allocations()) {
+  for (const auto& [address, holder] : allocator->allocations()) {
     if (subnet.range().contains(address) && IpamApi::dockerd_owns(pool_id, address, holder)) {
       releases.push_back({address, holder});
     }
@@ -94,7 +97,7 @@ void Daemon::reconcile(const DockerView& docker) {
       pools.push_back({id, pool.subnet, pool.generation});
     }
   }
-  Reconciler::Plan plan = reconciler_->plan(now(), docker, allocator_->allocations(), pools);
+  Reconciler::Plan plan = reconciler_->plan(now(), docker, allocators_->tables(), pools);
   if (plan.refused != last_refusal_) {
     if (!plan.refused.empty()) {
       log(LogLevel::kWarn, "reconcile", plan.refused);

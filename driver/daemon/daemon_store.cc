@@ -34,11 +34,14 @@ Status Daemon::check_store_matches(const std::map<std::string, std::string>& sto
                                        ", written by another weave-ipam version (this one reads " +
                                        kFormat + ")" + fresh);
   }
-  if (auto universe = stored.find(ring::kUniverseKey);
-      universe != stored.end() && universe->second != config_.range.to_string()) {
-    return Status::failed_precondition("the state in " + path + " is for --ipalloc-range " +
-                                       universe->second + ", not " + config_.range.to_string() +
-                                       ": start with that range" + fresh);
+  for (std::size_t i = 0; i < config_.ranges.size(); ++i) {
+    const ring::Cidr& range = config_.ranges[i].range;
+    auto universe = stored.find(ring::range_key_prefix(i, range) + ring::kUniverseKey);
+    if (universe != stored.end() && universe->second != range.to_string()) {
+      return Status::failed_precondition("the state in " + path + " is for --ipalloc-range " +
+                                         universe->second + ", not " + range.to_string() +
+                                         ": start with that range" + fresh);
+    }
   }
   if (auto identity = stored.find(ring::kIdentityKey); identity != stored.end()) {
     std::optional<ring::PeerIdentity> parsed = ring::parse_identity(identity->second);
@@ -79,21 +82,23 @@ ring::PeerIdentity Daemon::choose_identity(const std::map<std::string, std::stri
 // The plugin endpoints see the allocator's table read-only, on the loop.
 std::unique_ptr<IpamApi> Daemon::make_ipam_api() {
   auto holder_of = [this](const ring::Address& a) -> std::optional<std::string> {
-    const auto& allocations = allocator_->allocations();
-    auto it = allocations.find(a);
-    return it == allocations.end() ? std::nullopt : std::optional(it->second);
+    const std::string* holder = allocators_->holder(a);
+    return holder == nullptr ? std::nullopt : std::optional(*holder);
   };
   auto held_in = [this](const ring::Range& r) {
-    const auto& allocations = allocator_->allocations();
     std::vector<std::pair<ring::Address, std::string>> held;
+    const ring::Allocator* allocator = allocators_->of_family(r.family());
+    if (allocator == nullptr) {
+      return held;
+    }
+    const auto& allocations = allocator->allocations();
     for (auto it = allocations.lower_bound(r.start());
          it != allocations.end() && r.contains(it->first); ++it) {
       held.emplace_back(it->first, it->second);
     }
     return held;
   };
-  return std::make_unique<IpamApi>(config_.range, config_.default_subnet, config_.pool_prefix_len,
-                                   holder_of, held_in);
+  return std::make_unique<IpamApi>(config_.ranges, holder_of, held_in);
 }
 
 Status Daemon::open_store_and_restore() {
@@ -109,20 +114,24 @@ Status Daemon::open_store_and_restore() {
   }
   WIPAM_RETURN_IF_ERROR(check_store_matches(*stored));
   self_ = choose_identity(*stored);
-  ring::AllocatorConfig ac;
-  ac.self = self_;
-  ac.universe = config_.range;
-  ac.init = config_.init;
-  allocator_ = std::make_unique<ring::Allocator>(ac);
+  std::vector<ring::AllocatorConfig> configs;
+  for (const AllocationRange& r : config_.ranges) {
+    ring::AllocatorConfig ac;
+    ac.self = self_;
+    ac.universe = r.range;
+    ac.init = config_.init;
+    configs.push_back(ac);
+  }
+  allocators_ = std::make_unique<ring::RangeAllocators>(configs);
   pipeline_ = std::make_unique<EffectsPipeline>(
       [this](std::vector<ring::StoreWrite> batch, std::function<void(Status)> done,
              Store::Sync sync) { store_->write(std::move(batch), std::move(done), sync); },
       [this](ring::Effects& fx) { release(fx); },
       [this](const Status& s, ring::Effects& fx) { fail_writes(s, fx); });
-  Result<ring::Effects> restored = allocator_->start(now(), *stored);
+  Result<ring::Effects> restored = allocators_->start(now(), *stored);
   if (!restored.ok()) {
     // Half restored, it must never run again: stop() would shut it down and act on it.
-    allocator_.reset();
+    allocators_.reset();
     return restored.status().with_context("state in " + config_.db_path);
   }
   if (auto since = stored->find(kDockerSinceKey); since != stored->end()) {

@@ -42,13 +42,8 @@ ApiReply error_reply(const Status& status) {
   return {code, dump_json(json{{"Err", status.message()}})};
 }
 
-IpamApi::IpamApi(Cidr range, Cidr default_subnet, int pool_prefix_len, HolderOf holder_of,
-                 HeldIn held_in)
-    : range_(range),
-      default_subnet_(default_subnet),
-      pool_prefix_len_(pool_prefix_len),
-      holder_of_(std::move(holder_of)),
-      held_in_(std::move(held_in)) {}
+IpamApi::IpamApi(std::vector<AllocationRange> ranges, HolderOf holder_of, HeldIn held_in)
+    : ranges_(std::move(ranges)), holder_of_(std::move(holder_of)), held_in_(std::move(held_in)) {}
 
 Status IpamApi::restore(const std::map<std::string, std::string>& stored) {
   for (auto it = stored.lower_bound(kPoolKeyPrefix);
@@ -109,37 +104,40 @@ IpamApi::Outcome IpamApi::handle(std::string_view path, std::string_view body) {
   return (this->*handler->second)(*request);
 }
 
-// The lowest /prefix_len block of the default subnet that no pool overlaps.
-Result<Cidr> IpamApi::first_free_subnet(int prefix_len) const {
+// The lowest /prefix_len block of `default_subnet` that no pool overlaps.
+Result<Cidr> IpamApi::first_free_subnet(const Cidr& default_subnet, int prefix_len) const {
   std::vector<Cidr> taken;
   taken.reserve(pools_.size());
   for (const auto& [id, pool] : pools_) {
-    taken.push_back(pool.subnet);
+    if (pool.subnet.family() == default_subnet.family()) {
+      taken.push_back(pool.subnet);
+    }
   }
-  return first_free_block(default_subnet_, prefix_len, taken);
+  return first_free_block(default_subnet, prefix_len, taken);
 }
 
-Result<Cidr> IpamApi::choose_subnet(const json& options) const {
-  int prefix_len = pool_prefix_len_;
+Result<Cidr> IpamApi::choose_subnet(const AllocationRange& range, const json& options) const {
+  const Cidr& default_subnet = range.default_subnet;
+  int prefix_len = range.pool_prefix_len;
   auto size = options.find("size");
   if (size != options.end()) {
     std::string text = size->is_string() ? size->get<std::string>() : "";
     char* end = nullptr;
     long value = std::strtol(text.c_str(), &end, 10);
-    if (text.empty() || *end != '\0' || value < default_subnet_.prefix_len() ||
-        value > default_subnet_.address().bits()) {
+    if (text.empty() || *end != '\0' || value < default_subnet.prefix_len() ||
+        value > default_subnet.address().bits()) {
       return Status::invalid_argument("ipam option size=" + text +
                                       " must be a prefix length between " +
-                                      std::to_string(default_subnet_.prefix_len()) + " and " +
-                                      std::to_string(default_subnet_.address().bits()));
+                                      std::to_string(default_subnet.prefix_len()) + " and " +
+                                      std::to_string(default_subnet.address().bits()));
     }
     prefix_len = static_cast<int>(value);
   }
-  if (Result<Cidr> free = first_free_subnet(prefix_len); free.ok()) {
+  if (Result<Cidr> free = first_free_subnet(default_subnet, prefix_len); free.ok()) {
     return *free;
   }
   return Status::exhausted("no free /" + std::to_string(prefix_len) +
-                           " left in the default subnet " + default_subnet_.to_string() +
+                           " left in the default subnet " + default_subnet.to_string() +
                            "; give the network a --subnet or a smaller --ipam-opt size");
 }
 
@@ -191,10 +189,17 @@ Result<IpamApi::PoolRequest> IpamApi::read_pool_request(const json& request) con
                             : Status::invalid_argument("V6 must be a boolean");
   }
   bool want_v6 = v6 != request.end() && v6->is_boolean() && v6->get<bool>();
-  if (want_v6 != !range_.address().is_v4()) {
-    return Status::invalid_argument(std::string(want_v6 ? "IPv6" : "IPv4") +
-                                    " pools are not served: the allocation range is " +
-                                    range_.to_string());
+  // A named pool is of its own family: a swarm manager says V6 false even for an IPv6 one.
+  if (Result<Cidr> named = Cidr::parse(*pool_text); named.ok()) {
+    want_v6 = !named->address().is_v4();
+  }
+  const AllocationRange* range = range_of(ranges_, want_v6 ? ring::Family::kV6 : ring::Family::kV4);
+  if (range == nullptr) {
+    return Status::invalid_argument(
+        std::string(want_v6 ? "IPv6" : "IPv4") + " pools are not served: no " +
+        (want_v6 ? "IPv6" : "IPv4") +
+        " allocation range is configured; start weave-ipam with --ipalloc-range <" +
+        (want_v6 ? "IPv6" : "IPv4") + " CIDR> (IPALLOC_RANGE in the managed plugin)");
   }
   if (pool_text->empty() && !sub_text->empty()) {
     return Status::invalid_argument("a sub-pool (--ip-range) needs a pool (--subnet)");
@@ -204,7 +209,7 @@ Result<IpamApi::PoolRequest> IpamApi::read_pool_request(const json& request) con
   out.swarm = *space == kGlobalSpace;
   out.automatic = pool_text->empty();
   if (out.automatic) {
-    Result<Cidr> chosen = choose_subnet(*options);
+    Result<Cidr> chosen = choose_subnet(*range, *options);
     if (!chosen.ok()) {
       return chosen.status();
     }
@@ -212,7 +217,7 @@ Result<IpamApi::PoolRequest> IpamApi::read_pool_request(const json& request) con
     return out;
   }
   Result<std::pair<Cidr, std::optional<Cidr>>> given =
-      requested_pool(range_, *pool_text, *sub_text);
+      requested_pool(range->range, *pool_text, *sub_text);
   if (!given.ok()) {
     return given.status();
   }
@@ -346,8 +351,9 @@ IpamApi::Outcome IpamApi::release_address(const json& request) {
     return fail(a.status());
   }
   auto pool = pools_.find(*id);
-  if (pool == pools_.end() || !pool->second.subnet.range().contains(*a) ||
-      !range_.range().contains(*a)) {
+  const AllocationRange* range = range_of(ranges_, a->family());
+  if (pool == pools_.end() || !pool->second.subnet.range().contains(*a) || range == nullptr ||
+      !range->range.range().contains(*a)) {
     return answer(ok_reply(json::object()));  // nothing of ours: releasing is harmless
   }
   std::optional<std::string> owner = releasable_owner(*id, *a);

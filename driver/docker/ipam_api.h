@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "driver/docker/allocation_range.h"
 #include "driver/docker/pool_record.h"
 #include "driver/store/store_keys.h"
 #include "ring/allocator.h"
@@ -65,10 +66,10 @@ class IpamApi {
     return {};
   }
 
-  // `range` is the allocation range; networks without --subnet get `pool_prefix_len`-sized
-  // subnets of `default_subnet`. `holder_of` reads the allocator's table.
-  IpamApi(ring::Cidr range, ring::Cidr default_subnet, int pool_prefix_len, HolderOf holder_of,
-          HeldIn held_in);
+  // `ranges` are the allocation ranges (at most one per family); a network without
+  // --subnet gets a subnet of its family's default subnet. `holder_of` reads the
+  // allocators' tables.
+  IpamApi(std::vector<AllocationRange> ranges, HolderOf holder_of, HeldIn held_in);
 
   // Restores the pool table from the store's "p/" keys. kCorruption names a bad key.
   Status restore(const std::map<std::string, std::string>& stored);
@@ -112,13 +113,12 @@ class IpamApi {
   // What dockerd's calls created in swarm pool `id` and the plugin still holds.
   std::set<ring::Address> held_by_dockerd(const std::string& id, const ring::Cidr& subnet) const;
   Status restore_pool(const std::string& key, const std::string& value);
-  Result<ring::Cidr> choose_subnet(const nlohmann::json& options) const;
-  Result<ring::Cidr> first_free_subnet(int prefix_len) const;
+  Result<ring::Cidr> choose_subnet(const AllocationRange& range,
+                                   const nlohmann::json& options) const;
+  Result<ring::Cidr> first_free_subnet(const ring::Cidr& default_subnet, int prefix_len) const;
   ring::StoreWrite pool_write(const std::string& id) const;
 
-  ring::Cidr range_;
-  ring::Cidr default_subnet_;
-  int pool_prefix_len_;
+  std::vector<AllocationRange> ranges_;
   HolderOf holder_of_;
   HeldIn held_in_;
   std::map<std::string, PoolRecord> pools_;

@@ -87,7 +87,7 @@ bool Reconciler::trusts(const DockerView& docker, const std::vector<ReconcilePoo
 }
 
 Reconciler::Plan Reconciler::plan(ring::Millis now, const DockerView& docker,
-                                  const std::map<ring::Address, std::string>& allocations,
+                                  const std::vector<const Allocations*>& tables,
                                   const std::vector<ReconcilePool>& pools) {
   Plan out;
   std::vector<const ReconcilePool*> present;
@@ -103,6 +103,18 @@ Reconciler::Plan Reconciler::plan(ring::Millis now, const DockerView& docker,
     return out;  // keep every clock as it was: this view proves nothing
   }
   std::map<ring::Address, ring::Millis> still_unheld;
+  for (const Allocations* allocations : tables) {
+    plan_table(now, docker, *allocations, present, still_unheld, out);
+  }
+  unheld_since_ = std::move(still_unheld);
+  plan_pool_leaks(now, absent, tables, out);
+  return out;
+}
+
+void Reconciler::plan_table(ring::Millis now, const DockerView& docker,
+                            const Allocations& allocations,
+                            const std::vector<const ReconcilePool*>& present,
+                            std::map<ring::Address, ring::Millis>& still_unheld, Plan& out) const {
   for (const auto& [address, owner] : allocations) {
     if (!is_plugin_owner(owner, address) || pool_of(address, present) == nullptr) {
       continue;  // an admin, CNI or gateway allocation, or not in a pool Docker shows
@@ -126,14 +138,10 @@ Reconciler::Plan Reconciler::plan(ring::Millis now, const DockerView& docker,
       still_unheld[address] = since;
     }
   }
-  unheld_since_ = std::move(still_unheld);
-  plan_pool_leaks(now, absent, allocations, out);
-  return out;
 }
 
 void Reconciler::plan_pool_leaks(ring::Millis now, const std::vector<ReconcilePool>& absent,
-                                 const std::map<ring::Address, std::string>& allocations,
-                                 Plan& out) {
+                                 const std::vector<const Allocations*>& tables, Plan& out) {
   std::map<std::string, PoolClock> still_absent;
   for (const ReconcilePool& pool : absent) {
     auto seen = pool_absent_since_.find(pool.id);
@@ -147,10 +155,12 @@ void Reconciler::plan_pool_leaks(ring::Millis now, const std::vector<ReconcilePo
     }
     out.leaked_pools.push_back(pool.id);
     std::string gateway = IpamApi::kGatewayOwnerPrefix + pool.id;
-    for (auto it = allocations.lower_bound(pool.subnet.range().start());
-         it != allocations.end() && pool.subnet.range().contains(it->first); ++it) {
-      if (is_plugin_owner(it->second, it->first) || it->second == gateway) {
-        out.releases.push_back(ring::ReleaseCommand{it->first, it->second});
+    for (const Allocations* allocations : tables) {
+      for (auto it = allocations->lower_bound(pool.subnet.range().start());
+           it != allocations->end() && pool.subnet.range().contains(it->first); ++it) {
+        if (is_plugin_owner(it->second, it->first) || it->second == gateway) {
+          out.releases.push_back(ring::ReleaseCommand{it->first, it->second});
+        }
       }
     }
   }

@@ -61,10 +61,15 @@ class Reconciler {
     std::string refused;                         // why the view was not acted on; empty when it was
     bool learned_daemon_id = false;              // daemon_id() is new and worth persisting
   };
-  // `allocations` are this peer's (address -> owner); `pools` this host's pool table.
+  using Allocations = std::map<ring::Address, std::string>;
+  // `tables` are this peer's allocations (address -> owner), one table per allocation
+  // range; `pools` this host's pool table.
   Plan plan(ring::Millis now, const DockerView& docker,
-            const std::map<ring::Address, std::string>& allocations,
-            const std::vector<ReconcilePool>& pools);
+            const std::vector<const Allocations*>& tables, const std::vector<ReconcilePool>& pools);
+  Plan plan(ring::Millis now, const DockerView& docker, const Allocations& allocations,
+            const std::vector<ReconcilePool>& pools) {
+    return plan(now, docker, std::vector<const Allocations*>{&allocations}, pools);
+  }
 
   // A new allocation of `address` was made: whatever clock ran for it belonged to another.
   void allocated(ring::Address address) { unheld_since_.erase(address); }
@@ -75,8 +80,12 @@ class Reconciler {
  private:
   bool trusts(const DockerView& docker, const std::vector<ReconcilePool>& pools,
               std::size_t present, Plan& out);
+  // Binds and leaks of one range's table, with the clocks still running in `still_unheld`.
+  void plan_table(ring::Millis now, const DockerView& docker, const Allocations& allocations,
+                  const std::vector<const ReconcilePool*>& present,
+                  std::map<ring::Address, ring::Millis>& still_unheld, Plan& out) const;
   void plan_pool_leaks(ring::Millis now, const std::vector<ReconcilePool>& absent,
-                       const std::map<ring::Address, std::string>& allocations, Plan& out);
+                       const std::vector<const Allocations*>& tables, Plan& out);
 
   ring::Millis grace_;
   std::string daemon_id_;

@@ -73,11 +73,11 @@ cli 1 allocate m-1 >/dev/null
 curl -s http://127.0.0.1:$((hp + 1))/metrics >"$work/metrics"
 check "metrics parse as Prometheus text" "python3 $here/prometheus_check.py <$work/metrics >$work/samples"
 metric() { python3 -c "import json; print(json.load(open('$work/samples')).get('$1', 'missing'))"; }
-check "weave_max_ips is the range size" "[ \"\$(metric weave_max_ips)\" = 65536.0 ]"
-check "weave_ips counts local allocations" "[ \"\$(metric 'weave_ips{state=\"local-used\"}')\" = 1.0 ]"
+check "weave_max_ips is the range size" "[ \"\$(metric 'weave_max_ips{range=\"10.77.0.0/16\"}')\" = 65536.0 ]"
+check "weave_ips counts local allocations" "[ \"\$(metric 'weave_ips{state=\"local-used\",range=\"10.77.0.0/16\"}')\" = 1.0 ]"
 check "allocations are counted and timed" \
   "[ \"\$(metric 'weave_ipam_allocations_total{kind=\"allocate\",result=\"ok\"}')\" != 0.0 ] && [ \"\$(metric 'weave_ipam_operation_seconds_count{op=\"allocate\"}')\" != 0.0 ]"
-check "consensus state is achieved" "[ \"\$(metric 'weave_ipam_consensus_state{state=\"achieved\"}')\" = 1.0 ]"
+check "consensus state is achieved" "[ \"\$(metric 'weave_ipam_consensus_state{state=\"achieved\",range=\"10.77.0.0/16\"}')\" = 1.0 ]"
 check "the TCP mirror is read-only" \
   "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:$((hp + 1))/prime)\" = 405 ]"
 

@@ -1,7 +1,8 @@
 // Admin JSON: each line of the input is one request on the admin socket, "<METHOD> <target>
-// <body>" ("POST /claim {...}", "DELETE /peer/host-b?force=1"). AdminApi answers from a real
-// allocator that owns the whole range, with an IpamApi beside it and no mesh (a peer
-// without gossip). Every JSON answer must be JSON, and every refusal must say why.
+// <body>" ("POST /claim {...}", "DELETE /peer/host-b?force=1"). AdminApi answers from real
+// dual-stack allocators (an IPv4 and an IPv6 range, each owned whole), with an IpamApi beside
+// them and no mesh (a peer without gossip). Every JSON answer must be JSON, and every refusal must
+// say why.
 #include <optional>
 
 #include <nlohmann/json.hpp>
@@ -28,20 +29,30 @@ void check_answer(unsigned status, const std::string& body, const std::string& t
 
 int fuzz_admin(const std::uint8_t* data, std::size_t size) {
   quiet_logs();
-  ring::Cidr range = *ring::Cidr::parse("10.32.0.0/16");
-  FuzzPeer peer(FuzzPeer::seed_config(range));
-  fuzz_check(peer.start(), "a fresh allocator starts");
+  // Dual-stack: an IPv4 and an IPv6 range, each its own allocator, as the daemon runs them.
+  std::vector<ring::AllocatorConfig> configs = {
+      FuzzPeer::seed_config(*ring::Cidr::parse("10.32.0.0/16")),
+      FuzzPeer::seed_config(*ring::Cidr::parse("fd00:32::/48"))};
+  std::vector<driver::AllocationRange> ranges;
+  for (const ring::AllocatorConfig& c : configs) {
+    ranges.push_back({c.universe, c.universe, c.universe.address().is_v4() ? 24 : 64});
+  }
+  ring::RangeAllocators allocators(configs);
+  std::int64_t clock = 1000;
+  ring::RequestId next_id = 1;
+  fuzz_check(allocators.start(ring::Millis{clock}, {}).ok(), "fresh allocators start");
   driver::IpamApi ipam(
-      range, range, 24, [](const ring::Address&) { return std::nullopt; },
-      driver::IpamApi::none_held);
+      ranges, [](const ring::Address&) { return std::nullopt; }, driver::IpamApi::none_held);
   driver::DaemonCounters counters;
-  driver::AdminApi api(
-      range, peer.allocator(), ipam, nullptr, counters,
-      [&peer](const ring::Command& c, std::function<void(const ring::Reply&)> done) {
-        for (const ring::Reply& r : peer.run(c)) {
-          done(r);
-        }
-      });
+  driver::AdminApi api(ranges, allocators, ipam, nullptr, counters,
+                       [&](const ring::Command& c, std::function<void(const ring::Reply&)> done) {
+                         ring::Effects fx = allocators.command(ring::Millis{++clock}, next_id++, c);
+                         fuzz_check(allocators.check_invariants().ok(),
+                                    "the allocators' invariants hold");
+                         for (const ring::Reply& r : fx.replies) {
+                           done(r);
+                         }
+                       });
   for (std::string_view line : split(data, size, '\n', kMaxRequests)) {
     auto [method, rest] = first_word(line);
     auto [target, body] = first_word(rest);

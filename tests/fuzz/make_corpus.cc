@@ -255,7 +255,7 @@ void store_seeds() {
   seed.run(ring::AllocateCommand{"c0ffee", cidr("10.32.1.0/24"), std::nullopt});
   seed.run(ring::ClaimCommand{"gateway:weave-10.32.1.0/24", cidr("10.32.1.1/24")});
   driver::IpamApi ipam(
-      cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24,
+      {{cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24}},
       [](const ring::Address&) { return std::nullopt; }, driver::IpamApi::none_held);
   driver::IpamApi::Outcome pool = ipam.handle(
       "/IpamDriver.RequestPool", R"({"AddressSpace":"weaveglobal","Pool":"10.32.1.0/24"})");

@@ -57,7 +57,7 @@ driver::ApiReply serve(FuzzPeer& peer, driver::IpamApi& api, std::string_view li
 void check_restore(const FuzzPeer& peer, const driver::IpamApi& api, const ring::Cidr& range,
                    int prefix) {
   driver::IpamApi again(
-      range, range, prefix, [](const ring::Address&) { return std::nullopt; },
+      {{range, range, prefix}}, [](const ring::Address&) { return std::nullopt; },
       driver::IpamApi::none_held);
   Status restored = again.restore(peer.stored());
   fuzz_check(restored.ok(), "pool records restore: " + restored.message());
@@ -84,7 +84,7 @@ int fuzz_plugin(const std::uint8_t* data, std::size_t size) {
   FuzzPeer peer(FuzzPeer::seed_config(range));
   fuzz_check(peer.start(), "a fresh allocator starts");
   driver::IpamApi api(
-      range, range, prefix,
+      {{range, range, prefix}},
       [&peer](const ring::Address& a) {
         const auto& held = peer.allocator().allocations();
         auto it = held.find(a);

@@ -67,7 +67,7 @@ std::optional<ring::AllocatorConfig> launch(const Stored& stored, std::uint8_t m
 
 void restore_pools(const Stored& stored, const ring::Cidr& range) {
   driver::IpamApi api(
-      range, range, range.prefix_len() < 24 ? 24 : range.prefix_len(),
+      {{range, range, range.prefix_len() < 24 ? 24 : range.prefix_len()}},
       [](const ring::Address&) { return std::nullopt; }, driver::IpamApi::none_held);
   (void)api.restore(stored);
 }

@@ -122,6 +122,40 @@ TEST(HandshakeTest, DifferentAllocationIdentitiesAreRefusedAsCreatedApart) {
   EXPECT_TRUE(identities_conflict("a", "b"));
 }
 
+TEST(HandshakeTest, IdentitiesOfSeveralRangesAreComparedPartByPart) {
+  // One part per allocation range: a range with no ring yet on either side joins the other.
+  EXPECT_FALSE(identities_conflict("a|b", "a|b"));
+  EXPECT_FALSE(identities_conflict("a|b", "a|"));
+  EXPECT_FALSE(identities_conflict("|b", "a|b"));
+  EXPECT_FALSE(identities_conflict("a|", "|b"));
+  EXPECT_TRUE(identities_conflict("a|b", "a|c"));
+  EXPECT_TRUE(identities_conflict("a|", "c|"));
+  EXPECT_TRUE(identities_conflict("a|b", "c|b"));
+  EXPECT_TRUE(identities_conflict("a|b", "a"));  // another number of ranges
+  LocalTerms terms = ours();
+  terms.range = "10.32.0.0/12,fd00:32::/48";
+  terms.allocation_identity = "seeds [00:00:00:00:00:01]|seeds [00:00:00:00:00:01]";
+  Hello hello = theirs();
+  hello.range = terms.range;
+  hello.allocation_identity = "seeds [00:00:00:00:00:01]|seeds [00:00:00:00:00:02]";
+  EXPECT_EQ(check_hello(hello, terms).refusal, Refusal::kCreatedApart);
+  hello.allocation_identity = "seeds [00:00:00:00:00:01]|";
+  EXPECT_TRUE(check_hello(hello, terms).status.ok());
+}
+
+TEST(HandshakeTest, ADifferentSetOfRangesNamesBothSets) {
+  LocalTerms terms = ours();
+  terms.range =
+      ranges_text({*ring::Cidr::parse("10.32.0.0/12"), *ring::Cidr::parse("fd00:32::/48")});
+  EXPECT_EQ(terms.range, "10.32.0.0/12,fd00:32::/48");
+  Hello hello = theirs();
+  hello.range = "10.32.0.0/12";
+  HelloCheck check = check_hello(hello, terms);
+  EXPECT_EQ(check.status.message(),
+            "Incompatible IP allocation ranges (received: 10.32.0.0/12, ours: "
+            "10.32.0.0/12,fd00:32::/48)");
+}
+
 TEST(HandshakeTest, ARangeMismatchIsReportedAsSuchEvenWithOtherIdentities) {
   LocalTerms terms = ours();
   terms.allocation_identity = "seeds [00:00:00:00:00:01]";

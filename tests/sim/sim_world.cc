@@ -37,20 +37,24 @@ SimWorld::SimWorld(SimOptions options) : options_(options), rng_(options.seed) {
   }
   for (int i = 0; i < options_.peers; ++i) {
     auto peer = std::make_unique<Peer>();
-    peer->config.self = {names[static_cast<std::size_t>(i)], "peer-" + std::to_string(i), 1};
-    peer->config.universe = options_.universe;
+    ring::AllocatorConfig config;
+    config.self = {names[static_cast<std::size_t>(i)], "peer-" + std::to_string(i), 1};
     if (options_.seed_mode) {
-      peer->config.init = ring::SeedInit{names};
+      config.init = ring::SeedInit{names};
     } else if (i >= electors) {
-      peer->config.init = ring::ObserverInit{};
+      config.init = ring::ObserverInit{};
     } else {
-      peer->config.init = ring::ConsensusInit{static_cast<unsigned>(electors / 2 + 1)};
+      config.init = ring::ConsensusInit{static_cast<unsigned>(electors / 2 + 1)};
     }
-    peer->config.op_deadline = options_.op_deadline;
-    peer->config.donor_timeout = Millis{500};
-    peer->config.gossip_interval = Millis{2000};
-    peer->config.propose_interval = Millis{1000};
-    peer->config.free_report_interval = Millis{1000};
+    config.op_deadline = options_.op_deadline;
+    config.donor_timeout = Millis{500};
+    config.gossip_interval = Millis{2000};
+    config.propose_interval = Millis{1000};
+    config.free_report_interval = Millis{1000};
+    for (std::size_t r = 0; r < ranges(); ++r) {
+      config.universe = universe(r);
+      peer->configs.push_back(config);
+    }
     peers_.push_back(std::move(peer));
   }
   group_.assign(peers_.size(), 0);
@@ -63,17 +67,17 @@ SimWorld::SimWorld(SimOptions options) : options_(options), rng_(options.seed) {
 SimWorld::~SimWorld() = default;
 
 PeerName SimWorld::name(int i) const {
-  return peers_[static_cast<std::size_t>(i)]->config.self.name;
+  return peers_[static_cast<std::size_t>(i)]->configs.front().self.name;
 }
 
 bool SimWorld::alive(int i) const {
-  return peers_[static_cast<std::size_t>(i)]->allocator != nullptr;
+  return peers_[static_cast<std::size_t>(i)]->allocators != nullptr;
 }
 
 bool SimWorld::buried(int i) const { return peers_[static_cast<std::size_t>(i)]->buried; }
 
-const Allocator& SimWorld::allocator(int i) const {
-  return *peers_[static_cast<std::size_t>(i)]->allocator;
+const Allocator& SimWorld::allocator(int i, std::size_t r) const {
+  return peers_[static_cast<std::size_t>(i)]->allocators->at(r);
 }
 
 void SimWorld::note(int peer, const std::string& what) {
@@ -97,11 +101,11 @@ void SimWorld::schedule(Millis at, std::function<void()> action) {
 
 void SimWorld::crash(int i) {
   Peer& p = *peers_[static_cast<std::size_t>(i)];
-  if (!p.allocator) {
+  if (!p.allocators) {
     return;
   }
   note(i, "CRASH (losing unsynced writes)");
-  p.allocator.reset();
+  p.allocators.reset();
   ++p.incarnation;
   p.outstanding.clear();
   p.durable_until = now_;
@@ -110,13 +114,15 @@ void SimWorld::crash(int i) {
 
 void SimWorld::restart(int i) {
   Peer& p = *peers_[static_cast<std::size_t>(i)];
-  if (p.allocator || p.buried) {
+  if (p.allocators || p.buried) {
     return;
   }
   ++p.incarnation;
-  p.config.self.uid = p.incarnation;
-  p.allocator = std::make_unique<Allocator>(p.config);
-  Result<Effects> started = p.allocator->start(now_, p.store);
+  for (ring::AllocatorConfig& c : p.configs) {
+    c.self.uid = p.incarnation;
+  }
+  p.allocators = std::make_unique<ring::RangeAllocators>(p.configs);
+  Result<Effects> started = p.allocators->start(now_, p.store);
   note(i, "RESTART with " + std::to_string(p.store.size()) + " stored keys");
   if (!started.ok()) {
     violations_.push_back("peer " + std::to_string(i) +
@@ -142,29 +148,40 @@ void SimWorld::restart(int i) {
 
 bool SimWorld::rmpeer_is_safe(int dead, int survivor) const {
   const Allocator::Stored& stored = peers_[static_cast<std::size_t>(dead)]->store;
-  auto bytes = stored.find(ring::kRingKey);
-  if (bytes == stored.end()) {
-    return true;  // it never had a ring, so it gave nothing away
+  for (std::size_t r = 0; r < ranges(); ++r) {
+    auto bytes = stored.find(ring::range_key_prefix(r, universe(r)) + ring::kRingKey);
+    if (bytes == stored.end()) {
+      continue;  // it never had this ring, so it gave nothing of it away
+    }
+    Result<ring::Ring> last =
+        ring::Ring::decode(std::span(reinterpret_cast<const std::uint8_t*>(bytes->second.data()),
+                                     bytes->second.size()),
+                           name(survivor));
+    ring::Ring current = allocator(survivor, r).ring();
+    Result<ring::MergeOutcome> merged = last.ok() ? current.merge(*last) : last.status();
+    if (!merged.ok() || merged->changed) {
+      return false;
+    }
   }
-  Result<ring::Ring> last = ring::Ring::decode(
-      std::span(reinterpret_cast<const std::uint8_t*>(bytes->second.data()), bytes->second.size()),
-      name(survivor));
-  ring::Ring current = allocator(survivor).ring();
-  Result<ring::MergeOutcome> merged = last.ok() ? current.merge(*last) : last.status();
-  return merged.ok() && !merged->changed && shares_known(dead, survivor);
+  return shares_known(dead, survivor);
 }
 
 // The survivor heard what the dead peer last shared of its space, as it hears its last ring:
 // every change is broadcast and gossiped (share_notices.h).
 bool SimWorld::shares_known(int dead, int survivor) const {
   const Peer& p = *peers_[static_cast<std::size_t>(dead)];
-  Allocator last(p.config);
+  ring::RangeAllocators last(p.configs);
   if (!last.start(now_, p.store).ok()) {
     return false;
   }
-  ring::SharesNotice theirs = last.shares_notice();
-  const ring::SharesNotice* heard = allocator(survivor).shares_heard_from(name(dead));
-  return theirs.shares.empty() || (heard != nullptr && *heard == theirs);
+  for (std::size_t r = 0; r < ranges(); ++r) {
+    ring::SharesNotice theirs = last.at(r).shares_notice();
+    const ring::SharesNotice* heard = allocator(survivor, r).shares_heard_from(name(dead));
+    if (!theirs.shares.empty() && (heard == nullptr || !(*heard == theirs))) {
+      return false;
+    }
+  }
+  return true;
 }
 
 ring::RequestId SimWorld::bury(int dead, int survivor) {
@@ -211,9 +228,10 @@ void SimWorld::relink() {
       if (!alive(i)) {
         continue;
       }
-      Allocator& a = *peers_[static_cast<std::size_t>(i)]->allocator;
-      apply(i, now_linked ? a.peer_up(now_, peers_[static_cast<std::size_t>(j)]->config.self)
-                          : a.peer_down(now_, name(j)));
+      ring::RangeAllocators& a = *peers_[static_cast<std::size_t>(i)]->allocators;
+      apply(i, now_linked
+                   ? a.peer_up(now_, peers_[static_cast<std::size_t>(j)]->configs.front().self)
+                   : a.peer_down(now_, name(j)));
     }
   }
 }
@@ -226,7 +244,7 @@ ring::RequestId SimWorld::submit(int peer, ring::Command command) {
   }
   Peer& p = *peers_[static_cast<std::size_t>(peer)];
   p.outstanding.insert(id);
-  apply(peer, p.allocator->command(now_, id, command));
+  apply(peer, p.allocators->command(now_, id, command));
   return id;
 }
 
@@ -268,7 +286,7 @@ void SimWorld::apply(int peer, Effects effects) {
 
 void SimWorld::release_effects(int peer, std::uint64_t incarnation, const Effects& effects) {
   Peer& p = *peers_[static_cast<std::size_t>(peer)];
-  if (p.incarnation != incarnation || !p.allocator) {
+  if (p.incarnation != incarnation || !p.allocators) {
     return;  // crashed before the writes were durable: all of it is lost
   }
   for (const ring::StoreWrite& w : effects.writes) {
@@ -287,7 +305,8 @@ void SimWorld::release_effects(int peer, std::uint64_t incarnation, const Effect
 }
 
 void SimWorld::route(int from, const ring::OutgoingMessage& message) {
-  std::vector<std::uint8_t> payload = ring::encode_message(message.message);
+  std::vector<std::uint8_t> payload =
+      peers_[static_cast<std::size_t>(from)]->allocators->encode(message);
   std::vector<int> targets;
   for (int j = 0; j < size(); ++j) {
     if (!connected(from, j)) {
@@ -326,7 +345,13 @@ void SimWorld::deliver_later(int from, int to, std::vector<std::uint8_t> payload
           peers_[static_cast<std::size_t>(from)]->incarnation != from_inc || !connected(from, to)) {
         return;  // the connection this message travelled on is gone
       }
-      apply(to, target.allocator->message(now_, name(from), *shared));
+      Result<ring::RangedMessage> m = ring::decode_ranged_message(*shared);
+      if (!m.ok()) {
+        violations_.push_back("p" + std::to_string(from) +
+                              " sent bytes that do not decode: " + m.status().to_string());
+        return;
+      }
+      apply(to, target.allocators->message(now_, name(from), *m));
     });
   }
 }
@@ -406,7 +431,7 @@ void SimWorld::step_to(Millis t) {
     next_tick_ += kTickInterval;
     for (int i = 0; i < size(); ++i) {
       if (alive(i)) {
-        apply(i, peers_[static_cast<std::size_t>(i)]->allocator->tick(now_));
+        apply(i, peers_[static_cast<std::size_t>(i)]->allocators->tick(now_));
       }
     }
   }
@@ -426,12 +451,12 @@ bool SimWorld::run_until(const std::function<bool()>& done, Millis limit) {
   return done();
 }
 
-ring::Uint128 SimWorld::free_anywhere() const {
+ring::Uint128 SimWorld::free_anywhere(std::size_t r) const {
   ring::Uint128 free = 0;
-  ring::Range hosts = options_.universe.host_range();
+  ring::Range hosts = universe(r).host_range();
   for (int i = 0; i < size(); ++i) {
     if (alive(i)) {
-      free += allocator(i).space().free_count(hosts);
+      free += allocator(i, r).space().free_count(hosts);
     }
   }
   return free;

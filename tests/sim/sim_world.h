@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "ring/allocator.h"
+#include "ring/range_allocators.h"
 #include "tests/sim/shared_ledger.h"
 
 namespace wipam::sim {
@@ -33,6 +33,8 @@ struct SimOptions {
   int observers = 0;       // the last `observers` peers observe (consensus mode only)
   bool seed_mode = false;  // seed=all peers instead of consensus
   ring::Cidr universe = ring::Cidr(ring::Address::v4(0x0a200000), 22);  // 10.32.0.0/22
+  // Dual-stack: a second range, its own ring beside the first, under the same faults.
+  std::optional<ring::Cidr> universe6;
   double loss = 0.0;       // chance a message is dropped
   double duplicate = 0.0;  // chance a message is delivered twice
   int min_delay_ms = 1;
@@ -54,8 +56,13 @@ class SimWorld {
 
   bool alive(int i) const;
   bool buried(int i) const;
-  // REQUIRES: alive(i).
-  const ring::Allocator& allocator(int i) const;
+  // REQUIRES: alive(i). The allocator of range `r` (0: options().universe, 1: universe6).
+  const ring::Allocator& allocator(int i, std::size_t r = 0) const;
+  // The ranges every peer serves: 1, or 2 when dual-stack.
+  std::size_t ranges() const { return options_.universe6 ? 2 : 1; }
+  const ring::Cidr& universe(std::size_t r) const {
+    return r == 0 ? options_.universe : *options_.universe6;
+  }
 
   void crash(int i);
   void restart(int i);
@@ -89,7 +96,8 @@ class SimWorld {
   Status check() const;
   // All live peers hold identical rings.
   bool converged() const;
-  ring::Uint128 free_anywhere() const;
+  // Free host addresses of range `r` on live peers.
+  ring::Uint128 free_anywhere(std::size_t r = 0) const;
   // The clients' view: address -> (peer, owner) acknowledged and not yet released.
   const std::map<ring::Address, std::pair<int, std::string>>& acknowledged() const {
     return acked_;
@@ -115,6 +123,10 @@ class SimWorld {
   void on_reply(int peer, const ring::Reply& reply);
   void on_acked(int peer, const ring::Command& command, const ring::Cidr& c);
   bool lost(int peer, const ring::Address& a, const std::string& owner) const;
+  // True iff a crashed peer's store still records `a`.
+  bool stored(int peer, const ring::Address& a) const;
+  Status check_peer(const ring::Allocator& a, int peer, std::map<ring::Address, int>& holders,
+                    std::map<ring::Address, std::string>& shared) const;
   Status check_holders(const ring::Allocator& a, int peer, std::map<ring::Address, int>& holders,
                        std::map<ring::Address, std::string>& shared) const;
   void relink();

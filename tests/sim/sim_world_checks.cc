@@ -9,9 +9,14 @@ using ring::Address;
 using ring::Allocator;
 
 bool SimWorld::lost(int peer, const ring::Address& a, const std::string& owner) const {
-  const Allocator& allocator = *peers_[static_cast<std::size_t>(peer)]->allocator;
-  auto it = allocator.allocations().find(a);
-  return it == allocator.allocations().end() || it->second != owner;
+  const std::string* holder = peers_[static_cast<std::size_t>(peer)]->allocators->holder(a);
+  return holder == nullptr || *holder != owner;
+}
+
+bool SimWorld::stored(int peer, const ring::Address& a) const {
+  std::size_t r = a.family() == options_.universe.family() ? 0 : 1;
+  return peers_[static_cast<std::size_t>(peer)]->store.contains(
+      ring::range_key_prefix(r, universe(r)) + ring::allocation_key(a));
 }
 
 Status SimWorld::check() const {
@@ -24,26 +29,10 @@ Status SimWorld::check() const {
     if (!alive(i)) {
       continue;
     }
-    const Allocator& a = allocator(i);
-    Status healthy = a.check_invariants();
-    if (!healthy.ok()) {
-      return Status::internal("peer " + std::to_string(i) + ": " + healthy.message());
+    for (std::size_t r = 0; r < ranges(); ++r) {
+      WIPAM_RETURN_IF_ERROR(
+          check_peer(allocator(i, r), i, holders, shared).with_context(universe(r).to_string()));
     }
-    Status valid = a.ring().validate();
-    if (!valid.ok()) {
-      return Status::internal("peer " + std::to_string(i) + " ring: " + valid.message());
-    }
-    if (!a.ring().empty()) {
-      ring::Uint128 covered = 0;
-      for (const auto& [owner, size] : a.ring().owned_by_peer()) {
-        covered += size;
-      }
-      if (covered != a.ring().universe().size()) {
-        return Status::internal("peer " + std::to_string(i) +
-                                "'s ring does not cover the range exactly");
-      }
-    }
-    WIPAM_RETURN_IF_ERROR(check_holders(a, i, holders, shared));
   }
   for (const auto& [address, owner] : shared) {
     if (auto it = holders.find(address); it != holders.end()) {
@@ -54,8 +43,7 @@ Status SimWorld::check() const {
   for (const auto& [address, by_peer] : shared_acked_.all()) {
     for (const auto& [peer, owner] : by_peer) {
       const Peer& p = *peers_[static_cast<std::size_t>(peer)];
-      if (p.allocator ? lost(peer, address, owner)
-                      : !p.store.contains(ring::allocation_key(address))) {
+      if (p.allocators ? lost(peer, address, owner) : !stored(peer, address)) {
         return Status::internal("shared " + address.to_string() + " of " + owner +
                                 " is gone from p" + std::to_string(peer));
       }
@@ -63,14 +51,39 @@ Status SimWorld::check() const {
   }
   for (const auto& [address, holder] : acked_) {
     const Peer& p = *peers_[static_cast<std::size_t>(holder.first)];
-    bool kept = p.allocator ? p.allocator->allocations().contains(address)
-                            : p.store.contains(ring::allocation_key(address));
+    bool kept =
+        p.allocators ? p.allocators->holder(address) != nullptr : stored(holder.first, address);
     if (!kept) {
       return Status::internal("acknowledged " + address.to_string() + " of " + holder.second +
                               " is gone from p" + std::to_string(holder.first));
     }
   }
   return Status();
+}
+
+// One peer's allocator of one range: its own invariants, a valid ring covering the range
+// exactly, and what it holds (check_holders).
+Status SimWorld::check_peer(const Allocator& a, int i, std::map<Address, int>& holders,
+                            std::map<Address, std::string>& shared) const {
+  Status healthy = a.check_invariants();
+  if (!healthy.ok()) {
+    return Status::internal("peer " + std::to_string(i) + ": " + healthy.message());
+  }
+  Status valid = a.ring().validate();
+  if (!valid.ok()) {
+    return Status::internal("peer " + std::to_string(i) + " ring: " + valid.message());
+  }
+  if (!a.ring().empty()) {
+    ring::Uint128 covered = 0;
+    for (const auto& [owner, size] : a.ring().owned_by_peer()) {
+      covered += size;
+    }
+    if (covered != a.ring().universe().size()) {
+      return Status::internal("peer " + std::to_string(i) +
+                              "'s ring does not cover the range exactly");
+    }
+  }
+  return check_holders(a, i, holders, shared);
 }
 
 // Every address `a` holds goes into `holders`, or for a shared claim's owner into `shared`;
@@ -99,15 +112,17 @@ Status SimWorld::check_holders(const Allocator& a, int peer, std::map<Address, i
 }
 
 bool SimWorld::converged() const {
-  const Allocator* first = nullptr;
-  for (int i = 0; i < size(); ++i) {
-    if (!alive(i)) {
-      continue;
-    }
-    if (first == nullptr) {
-      first = &allocator(i);
-    } else if (!(first->ring() == allocator(i).ring())) {
-      return false;
+  for (std::size_t r = 0; r < ranges(); ++r) {
+    const Allocator* first = nullptr;
+    for (int i = 0; i < size(); ++i) {
+      if (!alive(i)) {
+        continue;
+      }
+      if (first == nullptr) {
+        first = &allocator(i, r);
+      } else if (!(first->ring() == allocator(i, r).ring())) {
+        return false;
+      }
     }
   }
   return true;

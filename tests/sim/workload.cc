@@ -20,8 +20,19 @@ int random_live_peer(SimWorld& w) {
   return live.empty() ? -1 : live[w.rng()() % live.size()];
 }
 
+// A range to work in: the first, or when dual-stack either (one draw more only then, so a
+// single-stack seed replays as it always did).
+const Cidr& random_universe(SimWorld& w) {
+  return w.ranges() == 1 || w.rng()() % 2 == 0 ? w.options().universe : w.universe(1);
+}
+
+// The range an address of the workload is in.
+const Cidr& universe_of(const SimWorld& w, const Address& a) {
+  return a.family() == w.options().universe.family() ? w.options().universe : w.universe(1);
+}
+
 Cidr random_subnet(SimWorld& w) {
-  const Cidr& universe = w.options().universe;
+  const Cidr& universe = random_universe(w);
   if (w.rng()() % 10 < 7) {
     return universe;
   }
@@ -45,12 +56,13 @@ std::vector<std::pair<Address, std::string>> held_on(const SimWorld& w, int peer
 // A gateway every peer's network names: one of three addresses, each for one owner ("gw:K"),
 // claimed shared (ring/shares.h).
 void shared_claim(SimWorld& w, int peer) {
-  ring::Range hosts = w.options().universe.host_range();
+  const Cidr& universe = random_universe(w);
+  ring::Range hosts = universe.host_range();
   std::uint64_t k = w.rng()() % 3;
   Address a = hosts.at(k * (static_cast<std::uint64_t>(hosts.size()) / 3));
-  w.submit(peer,
-           ring::ClaimCommand{kSharedOwnerPrefix + std::to_string(k),
-                              Cidr(a, w.options().universe.prefix_len()), ring::Sharing::kOffer});
+  std::string family = universe.address().is_v4() ? "" : "6-";  // one owner per address
+  w.submit(peer, ring::ClaimCommand{kSharedOwnerPrefix + family + std::to_string(k),
+                                    Cidr(a, universe.prefix_len()), ring::Sharing::kOffer});
 }
 
 // A swarm manager's allocation, offered to the peers that run its task (owner "gw:a...").
@@ -72,7 +84,7 @@ bool join_offered(SimWorld& w, int peer) {
     return false;
   }
   const auto& [address, owner] = offered[w.rng()() % offered.size()];
-  w.submit(peer, ring::ClaimCommand{owner, Cidr(address, w.options().universe.prefix_len()),
+  w.submit(peer, ring::ClaimCommand{owner, Cidr(address, universe_of(w, address).prefix_len()),
                                     ring::Sharing::kJoin});
   return true;
 }
@@ -97,7 +109,8 @@ std::string describe(const SimOptions& o) {
   return "seed=" + std::to_string(o.seed) + " peers=" + std::to_string(o.peers) +
          " mode=" + (o.seed_mode ? "seed" : "consensus") +
          " observers=" + std::to_string(o.observers) + " loss=" + std::to_string(o.loss) +
-         " duplicate=" + std::to_string(o.duplicate);
+         " duplicate=" + std::to_string(o.duplicate) +
+         (o.universe6 ? " dual-stack=" + o.universe6->to_string() : "");
 }
 
 void random_fault(SimWorld& w) {
@@ -142,9 +155,10 @@ void random_command(SimWorld& w, int step) {
         roll % 5 == 0 ? "" : "c" + std::to_string(peer) + "-" + std::to_string(w.rng()() % 40);
     w.submit(peer, ring::AllocateCommand{owner, random_subnet(w), std::nullopt});
   } else if (roll < 50) {
-    ring::Range hosts = w.options().universe.host_range();
+    const Cidr& universe = random_universe(w);
+    ring::Range hosts = universe.host_range();
     Address a = hosts.at(w.rng()() % static_cast<std::uint64_t>(hosts.size()));
-    w.submit(peer, ring::ClaimCommand{"k" + tag, Cidr(a, w.options().universe.prefix_len())});
+    w.submit(peer, ring::ClaimCommand{"k" + tag, Cidr(a, universe.prefix_len())});
   } else if (roll < 53) {
     shared_claim(w, peer);
   } else if (roll < 55) {
@@ -159,7 +173,7 @@ void random_command(SimWorld& w, int step) {
   }
 }
 
-SeedRun run_seed(std::uint64_t seed, int steps) {
+SeedRun run_seed(std::uint64_t seed, int steps, bool dual_stack) {
   std::mt19937_64 pick(seed * 0x9e3779b97f4a7c15ull + 1);
   SimOptions o;
   o.seed = seed;
@@ -168,6 +182,9 @@ SeedRun run_seed(std::uint64_t seed, int steps) {
   o.observers = !o.seed_mode && o.peers > 3 && pick() % 4 == 0 ? 1 : 0;
   o.loss = pick() % 3 == 0 ? 0.05 : 0.0;
   o.duplicate = pick() % 3 == 0 ? 0.05 : 0.0;
+  if (dual_stack) {
+    o.universe6 = *Cidr::parse("fd00:32::/118");  // as many addresses as the IPv4 /22
+  }
   SeedRun run;
   run.options = describe(o);
   SimWorld w(o);
@@ -204,12 +221,14 @@ SeedRun run_seed(std::uint64_t seed, int steps) {
   if (run.status.ok()) {
     // No spurious exhaustion: with every peer reachable and space free somewhere, an
     // allocation on any peer succeeds.
-    for (int i = 0; i < w.size() && run.status.ok(); ++i) {
-      if (!w.alive(i) || w.free_anywhere() == 0) {
+    for (int k = 0; k < w.size() * static_cast<int>(w.ranges()) && run.status.ok(); ++k) {
+      int i = k % w.size();
+      auto range = static_cast<std::size_t>(k / w.size());
+      if (!w.alive(i) || w.free_anywhere(range) == 0) {
         continue;
       }
       ring::RequestId id = w.submit(
-          i, ring::AllocateCommand{"final-" + std::to_string(i), o.universe, std::nullopt});
+          i, ring::AllocateCommand{"final-" + std::to_string(k), w.universe(range), std::nullopt});
       w.run_until([&] { return w.reply(id).has_value(); }, Millis{30000});
       std::optional<ring::Reply> r = w.reply(id);
       if (!r || !r->status.ok()) {

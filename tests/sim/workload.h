@@ -24,8 +24,9 @@ struct SeedRun {
 };
 
 // Expands `seed` into options (3-20 peers, seed or consensus mode, observers, loss,
-// duplication) and runs it. `steps` rounds of 50 ms of workload and faults.
-SeedRun run_seed(std::uint64_t seed, int steps = 300);
+// duplication) and runs it. `steps` rounds of 50 ms of workload and faults. `dual_stack`
+// adds an IPv6 range, its own ring, which the workload uses as much as the IPv4 one.
+SeedRun run_seed(std::uint64_t seed, int steps = 300, bool dual_stack = false);
 
 // Issues one random command on a random live peer.
 void random_command(SimWorld& world, int step);

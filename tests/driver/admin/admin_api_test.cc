@@ -19,12 +19,28 @@ ring::Address addr(const char* text) { return *ring::Address::parse(text); }
 const ring::PeerName kSelf(1);
 const ring::PeerName kOther(2);
 
-ring::AllocatorConfig single_seed() {
-  ring::AllocatorConfig c;
-  c.self = {kSelf, "self", 1};
-  c.universe = cidr("10.32.0.0/16");
-  c.init = ring::SeedInit{{kSelf}};
-  return c;
+// A peer that seeds its ring(s) alone: 10.32.0.0/16, and fd00:32::/48 beside it when dual.
+std::vector<ring::AllocatorConfig> single_seed(bool dual) {
+  std::vector<ring::AllocatorConfig> out;
+  for (const char* universe : {"10.32.0.0/16", "fd00:32::/48"}) {
+    ring::AllocatorConfig c;
+    c.self = {kSelf, "self", 1};
+    c.universe = cidr(universe);
+    c.init = ring::SeedInit{{kSelf}};
+    out.push_back(c);
+    if (!dual) {
+      break;
+    }
+  }
+  return out;
+}
+
+std::vector<AllocationRange> ranges_of(const std::vector<ring::AllocatorConfig>& configs) {
+  std::vector<AllocationRange> out;
+  for (const ring::AllocatorConfig& c : configs) {
+    out.push_back({c.universe, c.universe, c.universe.address().is_v4() ? 24 : 64});
+  }
+  return out;
 }
 
 struct Answer {
@@ -33,14 +49,23 @@ struct Answer {
   std::string err() const { return body.value("Err", std::string("(no Err)")); }
 };
 
-class AdminApiTest : public ::testing::Test {
+template <bool kDual>
+class AdminApiFixture : public ::testing::Test {
  protected:
-  AdminApiTest() {
-    EXPECT_TRUE(allocator_.start(now(), {}).ok());
+  AdminApiFixture() {
+    EXPECT_TRUE(allocators_.start(now(), {}).ok());
     EXPECT_EQ(post("/prime", json::object()).status, 200u);
   }
 
   ring::Millis now() { return ring::Millis{++clock_}; }
+
+  // The body of GET `path`.
+  std::string get(const std::string& path) {
+    std::string body;
+    api_.handle(HttpRequest{"GET", path, ""},
+                [&body](unsigned, std::string text, std::string) { body = std::move(text); });
+    return body;
+  }
 
   Answer post(const std::string& path, const json& body) {
     std::optional<Answer> got;
@@ -54,34 +79,37 @@ class AdminApiTest : public ::testing::Test {
 
   // What peer kOther tells us it still holds in our ranges: we reserve exactly that.
   void other_peer_holds(std::vector<ring::Address> addresses) {
-    ring::Effects fx = allocator_.message(
-        now(), kOther, ring::encode_message(ring::HeldAddresses{std::move(addresses)}));
+    ring::Effects fx = allocators_.message(
+        now(), kOther,
+        ring::RangedMessage{std::nullopt, ring::HeldAddresses{std::move(addresses)}});
     EXPECT_TRUE(fx.events.empty() || fx.events.front().kind != ring::EventKind::kBadMessage);
   }
 
   std::optional<std::string> holder(const char* address) const {
-    auto it = allocator_.allocations().find(addr(address));
-    return it == allocator_.allocations().end() ? std::nullopt : std::optional(it->second);
+    const std::string* held = allocators_.holder(addr(address));
+    return held == nullptr ? std::nullopt : std::optional(*held);
   }
 
   std::int64_t clock_ = 0;
   ring::RequestId id_ = 0;
-  ring::Allocator allocator_{single_seed()};
-  IpamApi ipam_{cidr("10.32.0.0/16"), cidr("10.32.0.0/16"), 24,
+  std::vector<ring::AllocatorConfig> configs_ = single_seed(kDual);
+  ring::RangeAllocators allocators_{configs_};
+  IpamApi ipam_{ranges_of(configs_),
                 [](const ring::Address&) { return std::optional<std::string>(); },
                 IpamApi::none_held};
   DaemonCounters counters_;
-  AdminApi api_{cidr("10.32.0.0/16"),
-                allocator_,
+  AdminApi api_{ranges_of(configs_),
+                allocators_,
                 ipam_,
                 nullptr,
                 counters_,
                 [this](const ring::Command& c, std::function<void(const ring::Reply&)> done) {
-                  for (const ring::Reply& r : allocator_.command(now(), ++id_, c).replies) {
+                  for (const ring::Reply& r : allocators_.command(now(), ++id_, c).replies) {
                     done(r);
                   }
                 }};
 };
+using AdminApiTest = AdminApiFixture<false>;
 
 TEST_F(AdminApiTest, ReleaseByAddressNeverFreesAPeerReservation) {
   other_peer_holds({addr("10.32.0.7")});
@@ -135,7 +163,45 @@ TEST_F(AdminApiTest, AllocateAndClaimRefuseOwnersThatWouldForgeAReservation) {
   EXPECT_EQ(claim.status, 400u);
   EXPECT_NE(claim.err().find("reservations for other peers"), std::string::npos) << claim.err();
   EXPECT_EQ(post("/allocate", {{"owner", "peer:x"}}).status, 400u);
-  EXPECT_TRUE(allocator_.allocations().empty());
+  EXPECT_TRUE(allocators_.primary().allocations().empty());
+}
+
+using DualStackAdminApiTest = AdminApiFixture<true>;
+
+TEST_F(DualStackAdminApiTest, EveryRangeIsShownAndServed) {
+  Answer v4 = post("/allocate", {{"owner", "web"}});
+  Answer v6 = post("/allocate", {{"owner", "web"}, {"subnet", "fd00:32::/64"}});
+  ASSERT_EQ(v4.status, 200u) << v4.body;
+  ASSERT_EQ(v6.status, 200u) << v6.body;
+  std::string a4 = v4.body["addresses"][0];
+  std::string a6 = v6.body["addresses"][0];
+  EXPECT_EQ(a4.rfind("10.32.", 0), 0u);
+  EXPECT_EQ(a6.rfind("fd00:32::", 0), 0u);
+  // A bare IPv6 address is claimed with its range's default subnet's prefix.
+  Answer claim = post("/claim", {{"owner", "db"}, {"address", "fd00:32::99"}});
+  EXPECT_EQ(claim.body["addresses"], json::array({"fd00:32::99/48"})) << claim.body;
+
+  json status = json::parse(get("/status"));
+  EXPECT_EQ(status["range"], "10.32.0.0/16");  // the first range's fields stay at the top
+  ASSERT_EQ(status["ranges"].size(), 2u);
+  EXPECT_EQ(status["ranges"][1]["range"], "fd00:32::/48");
+  EXPECT_EQ(status["ranges"][1]["allocated"], "2");
+  EXPECT_EQ(status["ranges"][1]["range_size"], "1208925819614629174706176");
+  json owners = json::parse(get("/owners"));
+  EXPECT_EQ(owners["web"], json::array({a4, a6}));
+  json allocations = json::parse(get("/allocations"));
+  EXPECT_EQ(allocations.size(), 3u);
+  std::string metrics = get("/metrics");
+  EXPECT_NE(metrics.find("weave_ips{state=\"local-used\",range=\"fd00:32::/48\"} 2\n"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("weave_ips{state=\"local-used\",range=\"10.32.0.0/16\"} 1\n"),
+            std::string::npos);
+
+  Answer released = post("/release", {{"owner", "web"}});
+  EXPECT_EQ(released.body["released"].size(), 2u) << released.body;
+  Answer by_address = post("/release", {{"address", "fd00:32::99"}});
+  EXPECT_EQ(by_address.body["released"], json::array({"fd00:32::99/48"})) << by_address.body;
 }
 
 }  // namespace

@@ -35,12 +35,15 @@ TEST(MetricsTest, WeavesGaugesKeepTheirNames) {
   gossip.frames.sent.add(wipam::gossip::encode_gossip(payload));
   gossip.frames.sent.add(wipam::gossip::encode_topology({}));
   gossip.frames.dropped.add(wipam::gossip::encode_gossip(payload));
-  std::string text = render_metrics(s, DaemonCounters(), {{"weave-10.32.1.0/24", 200}}, gossip);
+  std::string text = render_metrics({{s, {{"weave-10.32.1.0/24", 200}}}}, DaemonCounters(), gossip);
   for (const char* line :
-       {"weave_ips{state=\"local-used\"} 5\n", "weave_max_ips 1048576\n",
-        "weave_ipam_unreachable_count 1\n", "weave_ipam_unreachable_percentage 100\n",
-        "weave_ipam_pending_allocates 2\n", "weave_ipam_pending_claims 0\n",
-        "weave_ipam_pool_free_addresses{pool=\"weave-10.32.1.0/24\"} 200\n",
+       {"weave_ips{state=\"local-used\",range=\"10.32.0.0/12\"} 5\n",
+        "weave_max_ips{range=\"10.32.0.0/12\"} 1048576\n",
+        "weave_ipam_unreachable_count{range=\"10.32.0.0/12\"} 1\n",
+        "weave_ipam_unreachable_percentage{range=\"10.32.0.0/12\"} 100\n",
+        "weave_ipam_pending_allocates{range=\"10.32.0.0/12\"} 2\n",
+        "weave_ipam_pending_claims{range=\"10.32.0.0/12\"} 0\n",
+        "weave_ipam_pool_free_addresses{pool=\"weave-10.32.1.0/24\",range=\"10.32.0.0/12\"} 200\n",
         "weave_ipam_gossip_peers_connected 2\n",
         "weave_ipam_gossip_frames_sent_total{type=\"gossip\"} 1\n",
         "weave_ipam_gossip_frames_sent_total{type=\"topology\"} 1\n",
@@ -49,6 +52,38 @@ TEST(MetricsTest, WeavesGaugesKeepTheirNames) {
         "weave_ipam_gossip_frames_dropped_total{type=\"unicast\"} 0\n"}) {
     EXPECT_NE(text.find(line), std::string::npos) << line;
   }
+}
+
+TEST(MetricsTest, EveryRangeHasItsSeriesAndIpv6CountsDoNotOverflow) {
+  ring::StatusReport v4;
+  v4.universe = *ring::Cidr::parse("10.32.0.0/12");
+  ring::StatusReport v6;
+  v6.universe = *ring::Cidr::parse("fd00:32::/48");
+  v6.owned = v6.universe.size();
+  v6.free = v6.universe.size() - 3;
+  v6.ready = true;
+  ring::Uint128 pool = ring::Uint128{1} << 64;
+  std::string text = render_metrics({{v4, {}}, {v6, {{"weave-fd00:32::/64", pool - 1}}}},
+                                    DaemonCounters(), GossipFigures{});
+  for (const char* line :
+       {"weave_max_ips{range=\"10.32.0.0/12\"} 1048576\n",
+        "weave_max_ips{range=\"fd00:32::/48\"} 1208925819614629174706176\n",
+        "weave_ipam_free_addresses{range=\"fd00:32::/48\"} "
+        "1208925819614629174706173\n",
+        "weave_ipam_ready{range=\"10.32.0.0/12\"} 0\n",
+        "weave_ipam_ready{range=\"fd00:32::/48\"} 1\n",
+        "weave_ipam_pool_free_addresses{pool=\"weave-fd00:32::/64\",range=\"fd00:"
+        "32::/48\"} 18446744073709551615\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << text;
+  }
+  // One HELP and TYPE per metric, however many ranges.
+  std::size_t at = 0;
+  int headers = 0;
+  while ((at = text.find("# TYPE weave_max_ips ", at)) != std::string::npos) {
+    ++headers;
+    ++at;
+  }
+  EXPECT_EQ(headers, 1);
 }
 
 }  // namespace

@@ -70,8 +70,9 @@ TEST(CniParseTest, AddReadsTheAttachmentAndTheIpamSection) {
   EXPECT_EQ(r.owner(), "cni:mynet:c0ffee:eth0");
   EXPECT_EQ(r.legacy_owner(), "cni:c0ffee:eth0");
   EXPECT_EQ(r.ipam.admin_socket, "/tmp/a.sock");
-  EXPECT_EQ(r.ipam.subnet->to_string(), "10.32.1.0/24");
-  EXPECT_EQ(r.ipam.gateway->to_string(), "10.32.1.1");
+  ASSERT_EQ(r.ipam.ranges.size(), 1u);
+  EXPECT_EQ(r.ipam.ranges[0].subnet->to_string(), "10.32.1.0/24");
+  EXPECT_EQ(r.ipam.ranges[0].gateway->to_string(), "10.32.1.1");
   EXPECT_EQ(r.ipam.routes, json::array({{{"dst", "0.0.0.0/0"}}}));
   EXPECT_TRUE(r.ips.empty());
 }
@@ -80,8 +81,9 @@ TEST(CniParseTest, DefaultsWithoutOptionalIpamFields) {
   CniRequest r = parsed(
       add_env(), {{"cniVersion", "1.0.0"}, {"name", "n"}, {"ipam", {{"type", "weave-ipam-cni"}}}});
   EXPECT_EQ(r.ipam.admin_socket, "/run/weave-ipam/admin.sock");
-  EXPECT_FALSE(r.ipam.subnet.has_value());
-  EXPECT_FALSE(r.ipam.gateway.has_value());
+  ASSERT_EQ(r.ipam.ranges.size(), 1u);
+  EXPECT_FALSE(r.ipam.ranges[0].subnet.has_value());
+  EXPECT_FALSE(r.ipam.ranges[0].gateway.has_value());
   EXPECT_TRUE(r.ipam.routes.empty());
 }
 
@@ -261,7 +263,7 @@ TEST(CniParseTest, InvokedUnderThePluginNameByBasename) {
 
 TEST(CniRenderTest, ResultCarriesGatewayAndRoutes) {
   std::vector<ring::Cidr> ips = {*ring::Cidr::parse("10.32.1.5/24")};
-  EXPECT_EQ(render_cni_result("1.1.0", ips, *ring::Address::parse("10.32.1.1"),
+  EXPECT_EQ(render_cni_result("1.1.0", ips, {*ring::Address::parse("10.32.1.1")},
                               json::array({{{"dst", "0.0.0.0/0"}}})),
             R"({"cniVersion":"1.1.0","ips":[{"address":"10.32.1.5/24","gateway":"10.32.1.1"}],)"
             R"("routes":[{"dst":"0.0.0.0/0"}]})"
@@ -272,15 +274,14 @@ TEST(CniRenderTest, Version040AddsIpVersionAndGatewayOnlyOnItsFamily) {
   std::vector<ring::Cidr> ips = {*ring::Cidr::parse("10.32.1.5/24"),
                                  *ring::Cidr::parse("fd00::5/64")};
   json out = json::parse(
-      render_cni_result("0.4.0", ips, *ring::Address::parse("10.32.1.1"), json::array()));
+      render_cni_result("0.4.0", ips, {*ring::Address::parse("10.32.1.1")}, json::array()));
   EXPECT_EQ(out["ips"][0]["version"], "4");
   EXPECT_EQ(out["ips"][1]["version"], "6");
   EXPECT_EQ(out["ips"][0]["gateway"], "10.32.1.1");
   EXPECT_FALSE(out["ips"][1].contains("gateway"));
   EXPECT_FALSE(out.contains("routes"));
-  EXPECT_FALSE(
-      json::parse(render_cni_result("1.0.0", ips, std::nullopt, json::array()))["ips"][0].contains(
-          "version"));
+  EXPECT_FALSE(json::parse(render_cni_result("1.0.0", ips, {}, json::array()))["ips"][0].contains(
+      "version"));
 }
 
 TEST(CniRenderTest, ErrorAndVersion) {
@@ -566,6 +567,87 @@ TEST(CniRunTest, VersionAnswersWithoutTheDaemon) {
   EXPECT_EQ(run_cni(lookup({{"CNI_COMMAND", "VERSION"}}), "", out, d.transport()), 0);
   EXPECT_EQ(out, render_cni_version());
   EXPECT_TRUE(d.calls.empty());
+}
+
+}  // namespace
+}  // namespace wipam::driver
+
+namespace wipam::driver {
+namespace {
+
+json dual_config() {
+  json conf = {{"cniVersion", "1.0.0"}, {"name", "mynet"}};
+  conf["ipam"] = {{"type", "weave-ipam"},
+                  {"ranges", json::parse(R"([[{"subnet":"10.32.1.0/24","gateway":"10.32.1.1"}],
+                                               [{"subnet":"fd00:32:0:1::/64"}]])")}};
+  return conf;
+}
+
+TEST(CniParseTest, RangesInHostLocalsLayoutGiveOneRangePerSet) {
+  Env env = add_env();
+  env["CNI_ARGS"] = "IP=fd00:32:0:1::9";
+  CniResult<CniRequest> parsed = parse_cni_request(lookup(env), dual_config().dump());
+  ASSERT_TRUE(std::holds_alternative<CniRequest>(parsed));
+  const CniRequest& r = std::get<CniRequest>(parsed);
+  ASSERT_EQ(r.ipam.ranges.size(), 2u);
+  EXPECT_EQ(r.ipam.ranges[0].subnet->to_string(), "10.32.1.0/24");
+  EXPECT_EQ(r.ipam.ranges[0].gateway->to_string(), "10.32.1.1");
+  EXPECT_EQ(r.ipam.ranges[1].subnet->to_string(), "fd00:32:0:1::/64");
+  EXPECT_FALSE(r.ipam.ranges[1].gateway.has_value());
+  EXPECT_EQ(r.ips, (std::vector<std::string>{"fd00:32:0:1::9/64"}));  // its set's prefix
+}
+
+TEST(CniParseTest, BadRangeSetsAreCode7) {
+  for (const char* ranges :
+       {R"([])", R"({"subnet":"10.32.1.0/24"})", R"([[]])", R"([[{"gateway":"10.32.1.1"}]])",
+        R"([[{"subnet":"10.32.1.0/24"},{"subnet":"10.32.2.0/24"}]])",
+        R"([[{"subnet":"10.32.1.0/24"}],[{"subnet":"10.32.1.0/25"}]])",
+        R"([[{"subnet":"10.32.1.0/24","gateway":"10.32.2.1"}]])",
+        R"([[{"subnet":"10.32.1.0/24","rangeStart":"10.32.1.10"}]])"}) {
+    json conf = dual_config();
+    conf["ipam"]["ranges"] = json::parse(ranges);
+    std::string out;
+    EXPECT_EQ(run_cni(lookup(add_env()), conf.dump(), out, nullptr), 1) << ranges;
+    EXPECT_EQ(json::parse(out)["code"], 7) << ranges << out;
+  }
+  json both = dual_config();
+  both["ipam"]["subnet"] = "10.32.1.0/24";
+  std::string out;
+  EXPECT_EQ(run_cni(lookup(add_env()), both.dump(), out, nullptr), 1);
+  EXPECT_NE(out.find("not both"), std::string::npos) << out;
+}
+
+TEST(CniRunTest, ADualStackAddReturnsOneAddressOfEachFamily) {
+  FakeDaemon d;
+  d.answer("/claim", 200, {{"addresses", {"10.32.1.1/24"}}});  // the IPv4 set's gateway
+  d.answer("/allocate", 200, {{"addresses", {"10.32.1.5/24"}}});
+  d.answer("/allocate", 200, {{"addresses", {"fd00:32:0:1::7/64"}}});
+  Ran r = run(d, add_env(), dual_config());
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out["ips"], json::parse(R"([{"address":"10.32.1.5/24","gateway":"10.32.1.1"},
+                                          {"address":"fd00:32:0:1::7/64"}])"));
+  ASSERT_EQ(d.calls.size(), 3u);
+  EXPECT_EQ(d.calls[2].body,
+            json::parse(R"({"owner":"cni:mynet:c0ffee:eth0","subnet":"fd00:32:0:1::/64"})"));
+}
+
+TEST(CniRunTest, ADualStackAddClaimsTheRequestedAddressInItsSetAndUndoesAFailure) {
+  FakeDaemon d;
+  d.answer("/claim", 200, {{"addresses", {"10.32.1.1/24"}}});
+  d.answer("/allocate", 200, {{"addresses", {"10.32.1.5/24"}}});
+  d.answer("/claim", 500, {{"Err", "address fd00:32:0:1::9 is already in use by x"}});
+  d.answer("/release", 200, {{"released", {"10.32.1.5/24"}}});
+  json conf = dual_config();
+  conf["runtimeConfig"] = {{"ips", {"fd00:32:0:1::9"}}};
+  Ran r = run(d, add_env(), conf);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out["msg"], "address fd00:32:0:1::9 is already in use by x");
+  ASSERT_EQ(d.calls.size(), 4u);
+  EXPECT_EQ(d.calls[2].body,
+            json::parse(R"({"owner":"cni:mynet:c0ffee:eth0","address":"fd00:32:0:1::9/64"})"));
+  EXPECT_EQ(d.calls[3].target, "/release");
+  EXPECT_EQ(d.calls[3].body,
+            json::parse(R"({"owner":"cni:mynet:c0ffee:eth0","address":"10.32.1.5/24"})"));
 }
 
 }  // namespace

@@ -26,9 +26,10 @@ TEST(ConfigTest, DefaultsMatchTheDocumentation) {
   Result<Config> c = parse({});
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->port, 6783);
-  EXPECT_EQ(c->range.to_string(), "10.32.0.0/12");
-  EXPECT_EQ(c->default_subnet.to_string(), "10.32.0.0/12");
-  EXPECT_EQ(c->pool_prefix_len, 24);
+  ASSERT_EQ(c->ranges.size(), 1u);  // no IPv6 range unless one is given
+  EXPECT_EQ(c->ranges[0].range.to_string(), "10.32.0.0/12");
+  EXPECT_EQ(c->ranges[0].default_subnet.to_string(), "10.32.0.0/12");
+  EXPECT_EQ(c->ranges[0].pool_prefix_len, 24);
   EXPECT_EQ(c->db_path, "/var/lib/weave-ipam");
   EXPECT_EQ(c->plugin_socket, "/run/docker/plugins/weave.sock");
   EXPECT_EQ(c->admin_socket, "/run/weave-ipam/admin.sock");
@@ -72,9 +73,10 @@ TEST(ConfigTest, EveryFlagIsApplied) {
   EXPECT_EQ(c->name->to_string(), "00:00:00:00:00:01");
   EXPECT_EQ(c->nickname, "host-a");
   EXPECT_EQ(c->port, 7000);
-  EXPECT_EQ(c->range.to_string(), "10.40.0.0/16");
-  EXPECT_EQ(c->default_subnet.to_string(), "10.40.8.0/21");
-  EXPECT_EQ(c->pool_prefix_len, 26);
+  ASSERT_EQ(c->ranges.size(), 1u);
+  EXPECT_EQ(c->ranges[0].range.to_string(), "10.40.0.0/16");
+  EXPECT_EQ(c->ranges[0].default_subnet.to_string(), "10.40.8.0/21");
+  EXPECT_EQ(c->ranges[0].pool_prefix_len, 26);
   EXPECT_EQ(c->password, "s3cret");
   EXPECT_EQ(c->db_path, "/tmp/x");
   EXPECT_EQ(c->http_addr, "");
@@ -105,13 +107,73 @@ TEST(ConfigTest, EnvironmentFillsInAndFlagsWin) {
                                             {"EXTRA_ARGS", "--port 7100 --nickname x"}};
   Result<Config> c = parse({}, env);
   ASSERT_TRUE(c.ok()) << c.status().to_string();
-  EXPECT_EQ(c->range.to_string(), "10.50.0.0/16");
-  EXPECT_EQ(c->default_subnet.to_string(), "10.50.0.0/16");
+  EXPECT_EQ(c->ranges[0].range.to_string(), "10.50.0.0/16");
+  EXPECT_EQ(c->ranges[0].default_subnet.to_string(), "10.50.0.0/16");
   EXPECT_EQ(c->password, "pw");
   EXPECT_EQ(c->peers, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(c->port, 7100);
   EXPECT_EQ(c->log_level, "warn");
-  EXPECT_EQ(parse({"--ipalloc-range", "10.60.0.0/16"}, env)->range.to_string(), "10.60.0.0/16");
+  EXPECT_EQ(parse({"--ipalloc-range", "10.60.0.0/16"}, env)->ranges[0].range.to_string(),
+            "10.60.0.0/16");
+}
+
+TEST(ConfigTest, AnIpv6RangeIsServedBesideTheIpv4One) {
+  Result<Config> c = parse({"--ipalloc-range", "fd00:32::/48", "--ipalloc-default-subnet",
+                            "fd00:32:0:100::/56", "--ipalloc-default-pool-size-v6", "72"});
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  ASSERT_EQ(c->ranges.size(), 2u);
+  EXPECT_EQ(c->ranges[0].range.to_string(), "10.32.0.0/12");  // the IPv4 default stays, first
+  EXPECT_EQ(c->ranges[0].default_subnet.to_string(), "10.32.0.0/12");
+  EXPECT_EQ(c->ranges[1].range.to_string(), "fd00:32::/48");
+  EXPECT_EQ(c->ranges[1].default_subnet.to_string(), "fd00:32:0:100::/56");
+  EXPECT_EQ(c->ranges[1].pool_prefix_len, 72);
+  // Given twice, or as one comma-separated list (the managed plugin's IPALLOC_RANGE); the
+  // IPv6 pool size defaults to /64.
+  for (const auto& [args, env] :
+       std::vector<std::pair<std::vector<std::string>, std::map<std::string, std::string>>>{
+           {{"--ipalloc-range", "fd00:32::/48", "--ipalloc-range", "10.40.0.0/16"}, {}},
+           {{"--ipalloc-range", "10.40.0.0/16,fd00:32::/48"}, {}},
+           {{}, {{"IPALLOC_RANGE", "fd00:32::/48,10.40.0.0/16"}}}}) {
+    Result<Config> both = parse(args, env);
+    ASSERT_TRUE(both.ok()) << both.status().to_string();
+    ASSERT_EQ(both->ranges.size(), 2u);
+    EXPECT_EQ(both->ranges[0].range.to_string(), "10.40.0.0/16");
+    EXPECT_EQ(both->ranges[1].range.to_string(), "fd00:32::/48");
+    EXPECT_EQ(both->ranges[1].default_subnet.to_string(), "fd00:32::/48");
+    EXPECT_EQ(both->ranges[1].pool_prefix_len, 64);
+  }
+  // A later flag's range replaces an earlier one of its family, as later flags win.
+  Result<Config> later =
+      parse({"--ipalloc-range", "10.47.0.0/16,fd00::/48", "--ipalloc-range", "10.48.0.0/16"});
+  ASSERT_TRUE(later.ok()) << later.status().to_string();
+  ASSERT_EQ(later->ranges.size(), 2u);
+  EXPECT_EQ(later->ranges[0].range.to_string(), "10.48.0.0/16");
+  EXPECT_EQ(later->ranges[1].range.to_string(), "fd00::/48");
+  // Flags replace the environment's list, they do not add to it.
+  Result<Config> flags_win =
+      parse({"--ipalloc-range", "10.60.0.0/16"}, {{"IPALLOC_RANGE", "10.50.0.0/16,fd00:32::/48"}});
+  ASSERT_TRUE(flags_win.ok());
+  EXPECT_EQ(flags_win->ranges.size(), 1u);
+  EXPECT_EQ(flags_win->ranges[0].range.to_string(), "10.60.0.0/16");
+}
+
+TEST(ConfigTest, RangeSetsThatCannotBeServedAreRefused) {
+  EXPECT_NE(error_of({"--ipalloc-range", "10.40.0.0/16,10.50.0.0/16"}).find("at most one per"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--ipalloc-range", "fd00::/48,fd01::/48"})
+                .find("a second IPv6 range besides fd00::/48"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--ipalloc-range", "::/0"}).find("end of the IPv6 space"), std::string::npos);
+  EXPECT_NE(error_of({"--ipalloc-range", "ffff::/16"}).find("end of the IPv6 space"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--ipalloc-default-subnet", "fd00::/64"}).find("no IPv6 range is given"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--ipalloc-range", "fd00::/48", "--ipalloc-default-subnet", "fd01::/64"})
+                .find("must lie inside --ipalloc-range fd00::/48"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--ipalloc-range", "fd00::/48", "--ipalloc-default-pool-size-v6", "40"})
+                .find("--ipalloc-default-pool-size-v6 40 must be between"),
+            std::string::npos);
 }
 
 // The file itself is read by resolve_password_file (password_test.cc); parsing only names it.

@@ -71,8 +71,8 @@ class DaemonTest : public ::testing::Test {
     config_.docker_api = "";
     config_.port = 0;  // a single peer: no mesh
     config_.nickname = "test";
-    config_.range = *ring::Cidr::parse("10.99.0.0/16");
-    config_.default_subnet = config_.range;
+    ring::Cidr range = *ring::Cidr::parse("10.99.0.0/16");
+    config_.ranges = {{range, range, 24}};
   }
   ~DaemonTest() override { std::filesystem::remove_all(dir_); }
 
@@ -195,7 +195,8 @@ TEST_F(DaemonTest, StateForAnotherRangeOrNameIsRefusedAndKept) {
     plugin("/IpamDriver.RequestAddress", R"({"PoolID":"weave-10.99.1.0/24"})");
   }
   Config other_range = config_;
-  other_range.range = other_range.default_subnet = *ring::Cidr::parse("10.98.0.0/16");
+  ring::Cidr other = *ring::Cidr::parse("10.98.0.0/16");
+  other_range.ranges = {{other, other, 24}};
   {
     RunningDaemon d(other_range);
     EXPECT_EQ(d.started().code(), Code::kFailedPrecondition);

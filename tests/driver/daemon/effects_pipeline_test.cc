@@ -17,7 +17,8 @@ ring::Effects effects(ring::RequestId reply_id, bool with_write) {
     fx.writes.push_back({"k" + std::to_string(reply_id), "v"});
   }
   fx.replies.push_back({reply_id, Status(), {}, {}});
-  fx.messages.push_back({ring::Delivery::kBroadcast, ring::PeerName(), ring::RingRequest{}});
+  fx.messages.push_back(
+      {ring::Delivery::kBroadcast, ring::PeerName(), ring::RingRequest{}, std::nullopt});
   return fx;
 }
 

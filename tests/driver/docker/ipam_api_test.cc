@@ -35,7 +35,7 @@ std::vector<std::pair<ring::Address, std::string>> held_in(const ring::Range& r)
 class IpamApiTest : public ::testing::Test {
  protected:
   IpamApiTest() { g_held.clear(); }
-  IpamApi api_{cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24, holder_of, held_in};
+  IpamApi api_{{{cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24}}, holder_of, held_in};
 
   // Answers a request that needs no allocator; fails the test otherwise.
   ApiReply now(const char* path, const std::string& body) {
@@ -109,7 +109,7 @@ TEST_F(IpamApiTest, AutomaticSubnetsAvoidExplicitPools) {
 }
 
 TEST_F(IpamApiTest, AutomaticSubnetsRunOutWithAClearError) {
-  IpamApi small(cidr("10.32.0.0/12"), cidr("10.32.0.0/23"), 24, holder_of, held_in);
+  IpamApi small({{cidr("10.32.0.0/12"), cidr("10.32.0.0/23"), 24}}, holder_of, held_in);
   for (int i = 0; i < 2; ++i) {
     ASSERT_TRUE(small.handle("/IpamDriver.RequestPool", "{}").reply);
   }
@@ -174,7 +174,7 @@ TEST_F(IpamApiTest, StoredPoolsOfTheWrongShapeAreRefusedNeverAborted) {
         R"({"subnet":"10.32.5.0/24","refs":-1})", R"({"subnet":"10.32.5.0/24","refs":1e40})",
         R"({"subnet":"10.32.5.0/24","refs":99999999999})", R"({"subnet":5,"refs":1})", "[]", "",
         "{\"subnet\":", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}) {
-    IpamApi restored(cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24, holder_of, held_in);
+    IpamApi restored({{cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24}}, holder_of, held_in);
     Status s = restored.restore({{"p/weave-10.32.5.0/24", value}});
     EXPECT_EQ(s.code(), Code::kCorruption) << value;
     EXPECT_NE(s.message().find("p/weave-10.32.5.0/24"), std::string::npos) << s.message();
@@ -358,7 +358,7 @@ TEST_F(IpamApiTest, PoolTableSurvivesARestore) {
   keep(api_.handle("/IpamDriver.RequestPool",
                    R"({"Pool":"10.32.5.0/24","SubPool":"10.32.5.0/25"})"));
   keep(api_.handle("/IpamDriver.RequestPool", "{}"));
-  IpamApi restored(cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24, holder_of, held_in);
+  IpamApi restored({{cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24}}, holder_of, held_in);
   ASSERT_TRUE(restored.restore(store).ok());
   EXPECT_EQ(restored.pools().size(), 2u);
   EXPECT_EQ(restored.pools().at("weave-10.32.5.0/24-10.32.5.0/25").sub_pool->to_string(),
@@ -370,7 +370,7 @@ TEST_F(IpamApiTest, PoolTableSurvivesARestore) {
 TEST_F(IpamApiTest, CorruptStoredPoolIsRefused) {
   for (const char* value : {"", "{", R"({"subnet":"x","refs":1})", R"({"subnet":"10.32.0.0/24"})",
                             R"({"subnet":"10.32.0.0/24","refs":-1})"}) {
-    IpamApi restored(cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24, holder_of, held_in);
+    IpamApi restored({{cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24}}, holder_of, held_in);
     Status s = restored.restore({{"p/weave-x", value}});
     EXPECT_EQ(s.code(), Code::kCorruption) << value;
   }
@@ -519,7 +519,7 @@ TEST_F(SwarmIpamTest, TheCountsSurviveARestoreAndBadOnesAreRefused) {
   g_held[addr("10.32.51.2")] = "10.32.51.2";
   IpamApi::Outcome again = ask(id, "10.32.51.2", false);
   ASSERT_EQ(again.writes.size(), 1u);
-  IpamApi restored(cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24, holder_of, held_in);
+  IpamApi restored({{cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24}}, holder_of, held_in);
   ASSERT_TRUE(restored.restore({{again.writes[0].key, *again.writes[0].value}}).ok());
   EXPECT_TRUE(restored.pools().at(id).swarm);
   EXPECT_EQ(restored.pools().at(id).rerequests.at(addr("10.32.51.2")), 1u);
@@ -528,9 +528,70 @@ TEST_F(SwarmIpamTest, TheCountsSurviveARestoreAndBadOnesAreRefused) {
         R"({"subnet":"10.32.51.0/24","refs":1,"swarm":true,"rerequests":{"10.99.0.1":1}})",
         R"({"subnet":"10.32.51.0/24","refs":1,"swarm":true,"rerequests":{"10.32.51.2":0}})",
         R"({"subnet":"10.32.51.0/24","refs":1,"swarm":true,"rerequests":[]})"}) {
-    IpamApi bad(cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24, holder_of, held_in);
+    IpamApi bad({{cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24}}, holder_of, held_in);
     EXPECT_EQ(bad.restore({{"p/" + id, value}}).code(), Code::kCorruption) << value;
   }
+}
+
+}  // namespace
+}  // namespace wipam::driver
+
+namespace wipam::driver {
+namespace {
+
+// A dual-stack peer: an IPv4 and an IPv6 range, each with its own default subnet.
+class DualStackIpamApiTest : public IpamApiTest {
+ protected:
+  IpamApi dual_{{{cidr("10.32.0.0/12"), cidr("10.32.0.0/12"), 24},
+                 {cidr("fd00:32::/48"), cidr("fd00:32::/48"), 64}},
+                holder_of,
+                held_in};
+  IpamApi::Outcome call(const char* path, const json& body) {
+    return dual_.handle(path, body.dump());
+  }
+  json pool_of(const json& request) {
+    IpamApi::Outcome out = call("/IpamDriver.RequestPool", request);
+    EXPECT_TRUE(out.reply && out.reply->status == 200) << (out.reply ? out.reply->body : "");
+    return json::parse(out.reply->body);
+  }
+};
+
+TEST_F(DualStackIpamApiTest, AnIpv6PoolWithoutASubnetGetsASlash64OfItsOwn) {
+  json a = pool_of({{"AddressSpace", "weavelocal"}, {"Pool", ""}, {"V6", true}});
+  json b = pool_of({{"AddressSpace", "weavelocal"}, {"Pool", ""}, {"V6", true}});
+  json v4 = pool_of({{"AddressSpace", "weavelocal"}, {"Pool", ""}, {"V6", false}});
+  EXPECT_EQ(a["Pool"], "fd00:32::/64");
+  EXPECT_EQ(b["Pool"], "fd00:32:0:1::/64");
+  EXPECT_EQ(v4["Pool"], "10.32.0.0/24");  // the families' pools do not crowd each other
+  // An address in it is allocated from the IPv6 range, prefix /64.
+  IpamApi::Outcome out = call("/IpamDriver.RequestAddress", {{"PoolID", a["PoolID"]}});
+  ASSERT_TRUE(out.command.has_value());
+  const auto& allocate = std::get<ring::AllocateCommand>(*out.command);
+  EXPECT_EQ(allocate.subnet, cidr("fd00:32::/64"));
+  ring::Reply reply{1, Status(), {cidr("fd00:32::5/128")}, ""};
+  EXPECT_EQ(json::parse(out.finish(reply).body)["Address"], "fd00:32::5/64");
+}
+
+TEST_F(DualStackIpamApiTest, ANamedPoolIsOfItsOwnFamilyWhateverV6Says) {
+  // A swarm manager's RequestPool says V6 false for an IPv6 overlay too.
+  json p = pool_of({{"AddressSpace", "weaveglobal"}, {"Pool", "fd00:32:0:5::/64"}, {"V6", false}});
+  EXPECT_EQ(p["Pool"], "fd00:32:0:5::/64");
+  IpamApi::Outcome claim =
+      call("/IpamDriver.RequestAddress", {{"PoolID", p["PoolID"]}, {"Address", "fd00:32:0:5::9"}});
+  ASSERT_TRUE(claim.command.has_value());
+  EXPECT_EQ(std::get<ring::ClaimCommand>(*claim.command).address, cidr("fd00:32:0:5::9/64"));
+  IpamApi::Outcome outside = call("/IpamDriver.RequestPool", {{"Pool", "fd00:99::/64"}});
+  ASSERT_TRUE(outside.reply.has_value());
+  EXPECT_NE(outside.reply->body.find("outside the allocation range fd00:32::/48"),
+            std::string::npos);
+}
+
+TEST_F(IpamApiTest, WithoutAnIpv6RangeV6PoolsFailNamingTheFlag) {
+  std::string why = err("/IpamDriver.RequestPool", R"({"Pool":"","V6":true})");
+  EXPECT_NE(why.find("no IPv6 allocation range is configured"), std::string::npos) << why;
+  EXPECT_NE(why.find("--ipalloc-range"), std::string::npos) << why;
+  EXPECT_NE(err("/IpamDriver.RequestPool", R"({"Pool":"fd00::/64"})").find("--ipalloc-range"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -107,7 +107,7 @@ Options parse(int argc, char** argv) {
   Options o;
   o.config.listen_host = "127.0.0.1";
   o.config.port = 0;
-  o.config.allocation_range = *ring::Cidr::parse("10.32.0.0/12");
+  o.config.allocation_ranges = {*ring::Cidr::parse("10.32.0.0/12")};
   std::array<std::uint8_t, 8> uid{};
   (void)gossip::random_bytes(uid);
   for (std::uint8_t b : uid) {
@@ -143,7 +143,7 @@ Options parse(int argc, char** argv) {
         std::cerr << "mesh_node: " << range.status().message() << "\n";
         std::exit(2);
       }
-      o.config.allocation_range = *range;
+      o.config.allocation_ranges = {*range};
     } else if (flag == "--password") {
       o.config.password = value();
     } else if (flag == "--heartbeat-ms") {
