@@ -231,6 +231,27 @@ TEST(RangeAllocatorsTest, TheSecondRangesRecordsLiveUnderItsPrefixAndRestore) {
       << refused.status().message();
 }
 
+TEST(RangeAllocatorsTest, Ipv6PoolsOfOneAndTwoAddressesAndTheEndOfARange) {
+  DualPeers net(1, 1);
+  // A /127 has two addresses; the first is the subnet-router anycast, so one host address.
+  Cidr first = net.allocate(1, "a", "fd00:32:0:9::/127");
+  EXPECT_EQ(first.address(), addr("fd00:32:0:9::1"));
+  Reply full = net.command(1, AllocateCommand{"b", cidr("fd00:32:0:9::/127"), std::nullopt});
+  EXPECT_FALSE(full.status.ok());
+  // A /128 is its single address.
+  Cidr single = net.allocate(1, "c", "fd00:32:0:a::5/128");
+  EXPECT_EQ(single.address(), addr("fd00:32:0:a::5"));
+  EXPECT_FALSE(
+      net.command(1, AllocateCommand{"d", cidr("fd00:32:0:a::5/128"), std::nullopt}).status.ok());
+  // The last addresses of the range are served like any other.
+  Reply last = net.command(
+      1, ClaimCommand{"e", cidr("fd00:32:0:ffff:ffff:ffff:ffff:fffd/48"), Sharing::kNone});
+  EXPECT_TRUE(last.status.ok()) << last.status.message();
+  Cidr top = net.allocate(1, "f", "fd00:32:0:ffff:ffff:ffff:ffff:fffe/127");
+  EXPECT_EQ(top.address(), addr("fd00:32:0:ffff:ffff:ffff:ffff:ffff"));  // the range's last
+  EXPECT_TRUE(net.peer(1).check_invariants().ok());
+}
+
 TEST(RangeAllocatorsTest, AMessageForARangeWeDoNotServeChangesNothing) {
   DualPeers net(1, 1);
   Cidr v6 = net.allocate(1, "web", kV6);
