@@ -11,12 +11,13 @@ packages=(
   libgtest-dev googletest libssl-dev
   iproute2 procps
 )
-# Extra groups, named on the command line: `setup.sh docker browser`.
+# Extra groups, named on the command line: `setup.sh docker browser podman`.
 for extra in "$@"; do
   case "$extra" in
     docker) packages+=(docker.io busybox-static) ;;
     browser) packages+=(chromium) ;;
-    *) echo "setup.sh: unknown extra '$extra' (known: docker, browser)" >&2; exit 2 ;;
+    podman) packages+=(podman containernetworking-plugins runc busybox-static) ;;
+    *) echo "setup.sh: unknown extra '$extra' (known: docker, browser, podman)" >&2; exit 2 ;;
   esac
 done
 

@@ -1,8 +1,8 @@
-// Ring CBOR: the first byte picks the decoder (and, for peer messages, the receiving
-// allocator); the rest is its input. What decodes must encode to bytes that decode to the
-// same value, and goes where the daemon sends it: a peer message to an allocator (a seed
-// of a ring split with the sender, or an elector still waiting for consensus), Paxos state
-// to an elector that merges or resumes from it.
+// Ring CBOR: the first byte picks the decoder (and, for peer messages, bare or wrapped for a
+// range, the receiving allocator); the rest is its input. What decodes must encode to bytes that
+// decode to the same value, and goes where the daemon sends it: a peer message to an allocator (a
+// seed of a ring split with the sender, or an elector still waiting for consensus), Paxos state to
+// an elector that merges or resumes from it.
 #include "ring/allocator.h"
 #include "ring/cbor.h"
 #include "ring/messages.h"
@@ -37,14 +37,19 @@ void deliver(const ring::PeerMessage& m, bool elector) {
   peer.apply(peer.allocator().tick(peer.now()));
 }
 
+// A bare message, or one wrapped for an allocation range (message type 10): what decodes
+// round trips, envelope and all, and its inner message goes to the allocator.
 void message(Bytes bytes, bool elector) {
-  Result<ring::PeerMessage> m = ring::decode_message(bytes);
+  Result<ring::RangedMessage> m = ring::decode_ranged_message(bytes);
   if (!m.ok()) {
     return;
   }
-  Result<ring::PeerMessage> again = ring::decode_message(ring::encode_message(*m));
-  fuzz_check(again.ok() && *again == *m, "a peer message round trips");
-  deliver(*m, elector);
+  Result<ring::RangedMessage> again =
+      ring::decode_ranged_message(m->range ? ring::encode_ranged_message(*m->range, m->message)
+                                           : ring::encode_message(m->message));
+  fuzz_check(again.ok() && again->range == m->range && again->message == m->message,
+             "a peer message round trips");
+  deliver(m->message, elector);
 }
 
 void ring_record(Bytes bytes) {

@@ -196,6 +196,8 @@ void cbor_seeds() {
   ring::Range wanted(addr("10.40.0.0"), addr("10.40.1.0"));
   cbor("space_request", kToSeed, ring::encode_message(ring::SpaceRequest{wanted}));
   cbor("space_denied", kToSeed, ring::encode_message(ring::SpaceDenied{wanted}));
+  cbor("ranged", kToSeed,
+       ring::encode_ranged_message(cidr("fd00:32::/48"), ring::SpaceRequest{wanted}));
   cbor("held", kToSeed,
        ring::encode_message(ring::HeldAddresses{{addr("10.32.0.7"), addr("10.40.0.9")}}));
   const std::string gateway = "gateway:weave-10.32.1.0/24";

@@ -216,6 +216,42 @@ TEST_F(DaemonTest, StateForAnotherRangeOrNameIsRefusedAndKept) {
   EXPECT_EQ(allocations().size(), 1u);
 }
 
+TEST_F(DaemonTest, AOneRangeStoreUpgradesToDualStackAndIpv6StateIsNeverDropped) {
+  std::string v4;
+  {
+    RunningDaemon d(config_);  // the one-range layout a version before dual-stack wrote
+    ASSERT_TRUE(d.started().ok());
+    plugin("/IpamDriver.RequestPool", R"({"Pool":"10.99.1.0/24"})");
+    v4 = plugin("/IpamDriver.RequestAddress", R"({"PoolID":"weave-10.99.1.0/24"})").body["Address"];
+  }
+  Config dual = config_;
+  ring::Cidr range6 = *ring::Cidr::parse("fd00:99::/48");
+  dual.ranges.push_back({range6, range6, 64});
+  std::string v6;
+  {
+    RunningDaemon d(dual);
+    ASSERT_TRUE(d.started().ok()) << d.started().to_string();
+    EXPECT_TRUE(allocations().contains(v4.substr(0, v4.find('/'))));  // read as it was
+    Answer pool = plugin("/IpamDriver.RequestPool", R"({"Pool":"","V6":true})");
+    ASSERT_EQ(pool.status, 200u) << pool.body;
+    EXPECT_EQ(pool.body["Pool"], "fd00:99::/64");
+    Answer a = plugin("/IpamDriver.RequestAddress", R"({"PoolID":"weave-fd00:99::/64"})");
+    ASSERT_EQ(a.status, 200u) << a.body;
+    v6 = a.body["Address"];
+  }
+  {
+    RunningDaemon d(config_);  // the IPv6 range dropped from the flags: refused, kept
+    EXPECT_EQ(d.started().code(), Code::kFailedPrecondition);
+    EXPECT_NE(d.started().message().find("start with --ipalloc-range fd00:99::/48"),
+              std::string::npos)
+        << d.started().message();
+  }
+  RunningDaemon d(dual);
+  ASSERT_TRUE(d.started().ok()) << d.started().to_string();
+  EXPECT_TRUE(allocations().contains(v4.substr(0, v4.find('/'))));
+  EXPECT_TRUE(allocations().contains(v6.substr(0, v6.find('/'))));
+}
+
 // Reads or rewrites one key of a stopped daemon's LevelDB, as corruption or an operator would.
 std::string poke(const std::string& path, const std::string& key,
                  const std::optional<std::string>& value) {
