@@ -82,4 +82,16 @@ net 1.1.0 "$valid" | cni GC
 check "GC frees both addresses of a stale attachment and keeps both of a valid one" \
   '[ "$(rc)" = 0 ] && [ -z "$(held_by cni:dual:c4:eth0)" ] && [ -z "$(held_by cni:dual:c2:eth0)" ] && [ "$(held_by cni:dual:c5:eth0 | wc -w)" = 2 ]'
 
+# An IPv6-only network: one range set, of the IPv6 range.
+v6only() {
+  echo "{\"cniVersion\":\"1.0.0\",\"name\":\"six\",\"type\":\"bridge\",
+   \"ipam\":{\"type\":\"weave-ipam-cni\",\"admin_socket\":\"$work/a.sock\",
+   \"ranges\":[[{\"subnet\":\"fd00:56:0:2::/64\"}]]}}"
+}
+v6only | cni ADD c6
+check "an IPv6-only configuration gets one IPv6 address and nothing else" \
+  '[ "$(rc)" = 0 ] && [ "$(out "len(d[\"ips\"])")" = 1 ] && [[ $(out "d[\"ips\"][0][\"address\"]") == fd00:56:0:2:*/64 ]] && [ "$(held_by cni:six:c6:eth0 | wc -w)" = 1 ]'
+v6only | cni DEL c6
+check "its DEL frees it" '[ "$(rc)" = 0 ] && [ -z "$(held_by cni:six:c6:eth0)" ]'
+
 report

@@ -84,6 +84,15 @@ check "a network with --ipv6 and no subnets is created" \
 sb6=$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' e2e6-b-$$ | tr ' ' '\n' | grep ':')
 check "it gets an IPv6 /64 of the default subnet ($sb6)" "[[ '$sb6' == fd00:97:* ]] && [[ '$sb6' == */64 ]]"
 
+# Docker 20.10 always gives a network an IPv4 pool; given only an IPv6 subnet, it asks the
+# plugin for that pool and an automatic IPv4 one.
+check "a network given only an IPv6 subnet is created" \
+  "docker network create -d bridge $L --ipv6 --ipam-driver $driver --subnet fd00:97:0:7::/64 e2e6-s-$$ >/dev/null"
+docker run -d $L --name e2e6-s1-$$ --net e2e6-s-$$ $image sleep 600 >/dev/null
+s6=$(ip6_of e2e6-s1-$$ e2e6-s-$$)
+check "its container gets an IPv6 address in that subnet ($s6), held by the plugin" \
+  "[[ '$s6' == fd00:97:0:7:* ]] && [ -n \"\$(owner_of $s6)\" ]"
+
 check "IPv6 outside the range is refused with our reason" \
   "{ docker network create -d bridge $L --ipv6 --ipam-driver $driver --subnet 10.97.6.0/24 --subnet fd00:99::/64 e2e6-x-$$ 2>&1 || true; } | grep -q 'outside the allocation range fd00:97::/48'"
 
